@@ -1,0 +1,38 @@
+#!/usr/bin/env python
+"""Step 6, evaluate: MAP@R, MAP@all, precision@K and PR points, I->T and T->I -> JSON."""
+from sgrn.atomic import write_json
+from sgrn.cli import parser, run
+from sgrn.h5 import open_complete
+from sgrn.metrics import evaluate_retrieval, label_prior_map
+from sgrn.params import load_params
+
+
+def main(args, log):
+    cfg = load_params(args.params)["evaluate"]
+    with open_complete(args.codes, expect_step="encode") as f:
+        q = {k: f["query"][k][()] for k in ("image", "text", "labels")}
+        db = {k: f["database"][k][()] for k in ("image", "text", "labels")}
+        meta = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()
+                if k in ("dataset", "method", "bits", "seed", "best_epoch")}
+    map_r = tuple(cfg["map_r"]) + (None,)
+
+    def direction(query_codes, db_codes):
+        result = evaluate_retrieval(query_codes, db_codes, q["labels"], db["labels"], map_r=map_r,
+                                    topk=tuple(cfg["topk"]), chunk=cfg["chunk"], ties=cfg["ties"])
+        result["p@k"] = {str(k): v for k, v in result["p@k"].items()}
+        return result
+
+    metrics = dict(meta, ties=cfg["ties"],
+                   i2t=direction(q["image"], db["text"]), t2i=direction(q["text"], db["image"]),
+                   label_prior_map_all=label_prior_map(q["labels"], db["labels"]))
+    write_json(args.out, metrics)
+    log.info("%s %s %s bits: I->T MAP@all %.4f, T->I MAP@all %.4f (label prior %.4f) -> %s",
+             meta.get("dataset"), meta.get("method"), meta.get("bits"), metrics["i2t"]["map@all"],
+             metrics["t2i"]["map@all"], metrics["label_prior_map_all"], args.out)
+
+
+if __name__ == "__main__":
+    p = parser(__doc__)
+    p.add_argument("--codes", required=True, help="codes.h5 from encode")
+    p.add_argument("--out", required=True, help="metrics JSON to write")
+    run(main, p.parse_args())

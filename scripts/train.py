@@ -1,0 +1,46 @@
+#!/usr/bin/env python
+"""Step 4, train: one method, code length and seed on the extracted features -> model.pt.
+
+Per-epoch loss terms and validation MAP are logged with dvclive under --live.
+"""
+from dvclive import Live
+
+from sgrn.cli import parser, run
+from sgrn.featurefile import load_features
+from sgrn.params import load_params, method_config, params_hash
+from sgrn.train import TrainConfig, save_checkpoint, train
+
+
+def main(args, log):
+    params = load_params(args.params)
+    if args.method not in params["method_params"]:
+        raise FileNotFoundError(f"{args.params}: method_params.{args.method} not found "
+                                f"(known: {sorted(params['method_params'])})")
+    family, hyper = method_config(params, args.method)
+    cfg = TrainConfig(**params["train"])
+    feats = load_features(args.features)
+    # Outside `dvc repro`, dvclive must neither rewrite dvc.yaml nor create experiments.
+    with Live(dir=args.live, save_dvc_exp=False, dvcyaml=None, report=None) as live:
+        def on_epoch(epoch, record):
+            for name, value in record.items():
+                live.log_metric(name, value)
+            live.next_step()
+
+        checkpoint = train(feats, family, hyper, args.bits, args.seed, cfg, on_epoch=on_epoch)
+    checkpoint.update(method=args.method, dataset=args.dataset,
+                      params_hash=params_hash(params["train"], params["method_params"][args.method]))
+    save_checkpoint(checkpoint, args.out)
+    log.info("%s %s %d bits seed %d: best validation MAP@all %.4f at epoch %d -> %s", args.dataset,
+             args.method, args.bits, args.seed, checkpoint["val_map_all"], checkpoint["best_epoch"], args.out)
+
+
+if __name__ == "__main__":
+    p = parser(__doc__)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--method", required=True)
+    p.add_argument("--bits", required=True, type=int)
+    p.add_argument("--seed", required=True, type=int)
+    p.add_argument("--features", required=True, help="features.h5 from extract")
+    p.add_argument("--out", required=True, help="model.pt to write")
+    p.add_argument("--live", required=True, help="dvclive folder for per-epoch curves")
+    run(main, p.parse_args())

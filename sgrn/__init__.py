@@ -1,0 +1,1 @@
+"""SGRN unsupervised cross-modal hashing."""

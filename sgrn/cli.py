@@ -1,0 +1,46 @@
+"""Shared scaffolding of the step scripts: common arguments and clean failures."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Callable
+
+import torch
+
+from sgrn.h5 import IncompleteFileError
+from sgrn.logs import setup_logging
+from sgrn.params import ParamsError
+
+# Bad input the user can fix: reported as one clear line, exit status 2.
+USER_ERRORS: tuple[type[BaseException], ...] = (ParamsError, IncompleteFileError, FileNotFoundError)
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    from sgrn.data.errors import DataError
+
+    return USER_ERRORS + (DataError,)
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
+    p.add_argument("--log", default=None, help="also write the log to this file")
+    return p
+
+
+def set_threads(n: int) -> None:
+    """Fixed thread counts: results must not depend on which driver started the step."""
+    torch.set_num_threads(n)
+
+
+def run(main: Callable[[argparse.Namespace, logging.Logger], None], args: argparse.Namespace) -> None:
+    log = setup_logging(args.log)
+    try:
+        main(args, log)
+    except user_errors() as err:
+        log.error("%s", err)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        log.error("interrupted: partial outputs removed, rerun to continue")
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""Dataset adapters: list-format reader, synthetic demo, bag of words, splits."""

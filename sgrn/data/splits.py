@@ -1,0 +1,99 @@
+"""Per-label query/train split (method.md section 10), drawn once from a seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Split:
+    """Sorted int64 row indices.
+
+    database is every non-query row (it contains train); validation is for model selection
+    only and never holds a query.
+    """
+
+    query: np.ndarray
+    train: np.ndarray
+    database: np.ndarray
+    validation: np.ndarray
+
+
+def per_label_split(
+    labels: np.ndarray,
+    query_per_label: int,
+    train_per_label: int,
+    first_label_scale: int,
+    n_validation: int,
+    seed: int,
+) -> Split:
+    """Draw queries and training rows label by label, then top both up at random.
+
+    For each label l in order, from the rows not yet drawn that have label l: q_l queries,
+    then t_l training rows (fewer if short), where label 0 gets ``first_label_scale`` times
+    the per-label counts. The totals are then filled at random from rows not yet drawn:
+    queries first, then training. Validation is drawn from database minus train, and from
+    train only if that is short.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"labels must be a 2-d (n, L) array, got shape {labels.shape}")
+    for name, value in (("query_per_label", query_per_label), ("train_per_label", train_per_label),
+                        ("first_label_scale", first_label_scale), ("n_validation", n_validation)):
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
+    n, n_labels = labels.shape
+    scales = [first_label_scale] + [1] * (n_labels - 1) if n_labels else []
+    n_query = query_per_label * sum(scales)
+    n_train = train_per_label * sum(scales)
+    if n_query + n_train > n:
+        raise ValueError(
+            f"query_per_label={query_per_label}, train_per_label={train_per_label} and "
+            f"first_label_scale={first_label_scale} ask for {n_query} queries + {n_train} "
+            f"training rows, more than the {n} rows available"
+        )
+    if n_validation > n - n_query:
+        raise ValueError(
+            f"n_validation={n_validation} exceeds the {n - n_query} database rows"
+        )
+
+    rng = np.random.default_rng(seed)
+    has = labels.astype(bool)
+    drawn = np.zeros(n, dtype=bool)
+    query: list[np.ndarray] = []
+    train: list[np.ndarray] = []
+    for col, scale in enumerate(scales):
+        pool = rng.permutation(np.flatnonzero(has[:, col] & ~drawn))
+        q = pool[: query_per_label * scale]
+        t = pool[len(q): len(q) + train_per_label * scale]
+        drawn[q] = drawn[t] = True
+        query.append(q)
+        train.append(t)
+
+    rest = rng.permutation(np.flatnonzero(~drawn))
+    need_q = n_query - sum(map(len, query))
+    need_t = n_train - sum(map(len, train))
+    query.append(rest[:need_q])
+    train.append(rest[need_q: need_q + need_t])
+    query_idx = np.sort(np.concatenate(query))
+    train_idx = np.sort(np.concatenate(train))
+
+    is_query = np.zeros(n, dtype=bool)
+    is_query[query_idx] = True
+    is_train = np.zeros(n, dtype=bool)
+    is_train[train_idx] = True
+    database = np.flatnonzero(~is_query)
+    free = rng.permutation(np.flatnonzero(~is_query & ~is_train))
+    validation = free[:n_validation]
+    if len(validation) < n_validation:
+        extra = rng.permutation(train_idx)[: n_validation - len(validation)]
+        validation = np.concatenate([validation, extra])
+
+    return Split(
+        query=query_idx.astype(np.int64),
+        train=train_idx.astype(np.int64),
+        database=database.astype(np.int64),
+        validation=np.sort(validation).astype(np.int64),
+    )

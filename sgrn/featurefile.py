@@ -1,0 +1,33 @@
+"""Reading features.h5: image features, text bag of words, labels and the saved split."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sgrn.h5 import open_complete, read_split
+
+
+@dataclass
+class Features:
+    image: np.ndarray   # (n, d_image) float32
+    text: np.ndarray    # (n, d_text) float32 (bag of words)
+    labels: np.ndarray  # (n, n_labels) uint8, evaluation only
+    split: dict[str, np.ndarray]
+    dataset: str
+
+    @property
+    def dims(self) -> tuple[int, int]:
+        return self.image.shape[1], self.text.shape[1]
+
+
+def load_features(path: str | Path) -> Features:
+    with open_complete(path, expect_step="extract") as f:
+        return Features(
+            image=f["image"][()].astype(np.float32, copy=False),
+            text=f["text"][()].astype(np.float32),
+            labels=f["labels"][()],
+            split=read_split(f["split"]),
+            dataset=str(f.attrs["dataset"]),
+        )

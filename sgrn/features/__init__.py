@@ -1,0 +1,1 @@
+"""Image feature extraction (frozen ImageNet backbones) to HDF5."""

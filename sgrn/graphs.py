@@ -1,0 +1,140 @@
+"""Relation graphs over a batch: cosine graphs, LRGR, joint graph, GRGR weight.
+
+Pure tensor functions over (m, d) features or (m, m) graphs (method.md sections 3 to 6).
+They keep the input's dtype and device and build no autograd graph of their own: callers
+pass detached features. Each formula marked [ours] in method.md is one function here, so a
+user holding the paper's equations can swap it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+EPS = 1e-12
+"""Floor on row norms and row sums: all-zero rows stay zero instead of becoming NaN."""
+
+TIE_TOL = 1e-6
+"""Values this close to the k-th largest count as ties of it. Bag-of-words rows give many
+cosines that are equal in exact arithmetic but differ by an ulp or two once computed
+(differently on CPU and GPU); without a tolerance, whether such a tie is a neighbour
+would depend on rounding."""
+
+
+def _unit_rows(x: Tensor) -> Tensor:
+    return x / x.norm(dim=1, keepdim=True).clamp_min(EPS)
+
+
+def _symmetrise(x: Tensor) -> Tensor:
+    # X X^T from a matmul is symmetric only up to rounding; this makes it exactly so.
+    return 0.5 * (x + x.T)
+
+
+def cosine_graph(f: Tensor, standardised: bool = False) -> Tensor:
+    """Cosine relation graph C in [0, 1] of the rows of ``f`` (m, d) (section 3).
+
+    standardised=False: C = clamp(F^ F^T, 0, 1), for non-negative features.
+    standardised=True: C = (1 + cos) / 2, for features the caller has already z-scored.
+    The diagonal is 1: every item is identical to itself. An all-zero feature row has
+    cosine 0 with every other item (C = 0, or 0.5 when standardised).
+    """
+    u = _unit_rows(f)
+    cos = _symmetrise(u @ u.T)
+    c = (1.0 + cos) / 2.0 if standardised else cos
+    c = c.clamp(0.0, 1.0)
+    c.fill_diagonal_(1.0)
+    return c
+
+
+def signed(c: Tensor) -> Tensor:
+    """S = 2 C - 1: a graph in [0, 1] mapped to [-1, 1] (section 3)."""
+    return 2.0 * c - 1.0
+
+
+def kth_largest(c: Tensor, k: int) -> Tensor:
+    """tau: the k-th largest value of each row of ``c``, the diagonal included (section 4)."""
+    m = c.shape[1]
+    if not 1 <= k <= m:
+        raise ValueError(f"k={k} must be between 1 and the number of columns {m}")
+    return torch.topk(c, k, dim=1).values[:, -1]
+
+
+def knn_mask(c: Tensor, k: int) -> Tensor:
+    """Symmetric kNN mask N in {0, 1} (section 4, step 1) [ours].
+
+    N[i, j] = 1 where C[i, j] >= tau[i] - TIE_TOL, tau[i] the k-th largest value of row i
+    (self included). Ties at the k-th value (up to TIE_TOL) are all included, so a row may
+    hold more than k ones. Then
+    N = max(N, N^T): j is a neighbour of i when either is among the other's k nearest.
+    """
+    tau = kth_largest(c, k)
+    n = (c >= tau[:, None] - TIE_TOL).to(c.dtype)
+    return torch.maximum(n, n.T)
+
+
+def sigmoid_gate(c: Tensor, tau: Tensor, gamma: float) -> Tensor:
+    """Row-wise gate G = sigmoid(gamma (C - tau[i])) (section 4, step 2) [ours]."""
+    return torch.sigmoid(gamma * (c - tau[:, None]))
+
+
+def associate(a: Tensor) -> Tensor:
+    """Association graph Q = norm(P) norm(P)^T, P = A with rows summing to 1 [ours].
+
+    Section 4, step 3: Q[i, j] is high when i and j share strong neighbours. Q is in [0, 1] for A >= 0.
+    (The L2 normalisation makes the sum-to-1 step a no-op for Q; it is kept so that the
+    function reads as the method states it, and as a place to change P.)
+    """
+    p = a / a.sum(dim=1, keepdim=True).clamp_min(EPS)
+    u = _unit_rows(p)
+    return _symmetrise(u @ u.T).clamp(0.0, 1.0)
+
+
+def rebase(
+    c: Tensor,
+    k: int,
+    gamma: float,
+    omega: float,
+    knn: bool = True,
+    gate: bool = True,
+) -> Tensor:
+    """Local Relation Graph Rebasing, LRGR: C' from a cosine graph C (section 4) [ours].
+
+    A = N * G * C (N = 1 when knn is off, G = 1 when gate is off),
+    C' = (1 - omega) A + omega associate(A), diagonal set to 1. C' is symmetric, in [0, 1].
+
+    The row-wise gate is symmetrised as G = max(G, G^T), i.e. each edge is gated against
+    min(tau[i], tau[j]): the same OR rule as the kNN mask, so that G tends to N as gamma
+    grows. With knn=False, gate=False, omega=0 this returns C with its diagonal set to 1.
+    """
+    a = c
+    if knn:
+        a = a * knn_mask(c, k)
+    if gate:
+        g = sigmoid_gate(c, kth_largest(c, k), gamma)
+        a = a * torch.maximum(g, g.T)
+    if omega != 0:
+        a = (1.0 - omega) * a + omega * associate(a)
+    out = a.clone()
+    out.fill_diagonal_(1.0)
+    return out
+
+
+def joint_graph(s_i: Tensor, s_t: Tensor, beta: float, eta: float) -> Tensor:
+    """Cross-modal graph S_J of DJSRH (section 5), m = number of rows.
+
+    S~ = beta S_I + (1 - beta) S_T;  S_J = (1 - eta) S~ + eta S~ S~^T / m.
+    """
+    s = beta * s_i + (1.0 - beta) * s_t
+    m = s.shape[0]
+    return (1.0 - eta) * s + eta * _symmetrise(s @ s.T) / m
+
+
+def enhanced_weight(s_i: Tensor, s_t: Tensor, kappa: float, epsilon: float) -> Tensor:
+    """GRGR enhanced weight W (section 6) [ours].
+
+    E = sigmoid(kappa S_I * S_T) - 0.5;  W = 1 + 2 epsilon E, in (1 - epsilon, 1 + epsilon)
+    (closed only where the sigmoid saturates in floating point). W > 1 where the two
+    modalities agree, W < 1 where they conflict; epsilon = 0 gives W = 1 exactly.
+    """
+    e = torch.sigmoid(kappa * s_i * s_t) - 0.5
+    return 1.0 + 2.0 * epsilon * e

@@ -1,0 +1,62 @@
+"""DJSRH (Su et al., ICCV 2019) on the shared pipeline (method.md section 9, first bullet).
+
+Cosine graphs (section 3), joint graph (section 5), S = mu S_J, L_inter only (section 7).
+Written on its own, not as SGRN with switches, so that the reduction of SGRN to DJSRH is a
+test and not a tautology.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from sgrn.graphs import cosine_graph, joint_graph, signed
+from sgrn.methods._params import Param, check_batch_size, resolve
+from sgrn.methods.losses import code_similarity
+
+PARAMS = {
+    "beta": Param(0.9, low=0, high=1),  # image weight in the joint graph
+    "eta": Param(0.4, low=0, high=1),  # weight of the second-order term S~ S~^T / m
+    "mu": Param(1.5, low=0, low_open=True),  # scale of the target S
+    "lambda1": Param(0.1, low=0),  # image-image term of the loss
+    "lambda2": Param(0.1, low=0),  # text-text term of the loss
+    "standardise": Param(False),  # features were z-scored: C = (1 + cos) / 2 (section 3)
+}
+
+
+class DJSRH:
+    """DJSRH's target S = mu S_J and its loss for one batch."""
+
+    name = "djsrh"
+
+    def __init__(self, batch_size: int | None = None, **params: object) -> None:
+        check_batch_size(self.name, batch_size)
+        self.params = resolve(self.name, PARAMS, params)
+
+    def __repr__(self) -> str:
+        return f"DJSRH({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+
+    @torch.no_grad()
+    def targets(self, f_img: Tensor, f_txt: Tensor) -> dict[str, Tensor]:
+        """S = mu S_J, and the intra-modal graphs S_I, S_T it is built from, (m, m)."""
+        p = self.params
+        s_img = signed(cosine_graph(f_img.detach().float(), standardised=p["standardise"]))
+        s_txt = signed(cosine_graph(f_txt.detach().float(), standardised=p["standardise"]))
+        s = p["mu"] * joint_graph(s_img, s_txt, p["beta"], p["eta"])
+        return {"S": s, "S_img": s_img, "S_txt": s_txt}
+
+    def loss(
+        self, h_img: Tensor, h_txt: Tensor, targets: dict[str, Tensor]
+    ) -> tuple[Tensor, dict[str, float]]:
+        """MSE of the three code similarities against S, on tanh outputs (m, c)."""
+        p, s = self.params, targets["S"]
+        sim_it = code_similarity(h_img, h_txt)
+        sim_ii = code_similarity(h_img, h_img)
+        sim_tt = code_similarity(h_txt, h_txt)
+        total = (
+            F.mse_loss(sim_it, s)
+            + p["lambda1"] * F.mse_loss(sim_ii, s)
+            + p["lambda2"] * F.mse_loss(sim_tt, s)
+        )
+        return total, {"inter": total.item()}

@@ -1,0 +1,96 @@
+"""JDSH (Liu et al., SIGIR 2020) on the shared pipeline (method.md section 9, JDSH bullet).
+
+Joint-modal similarity S~ = a S_I + b S_T + l (S_high + S_high^T) / 2 with
+S_high = norm(S_I) norm(S_T)^T, its tails re-weighted (DSDW), S = mu S~; loss
+intra MSE(BI BI^T, S) + MSE(BI BT^T, S) + MSE(BT BI^T, S) - mean(diag(BI BT^T))
++ intra MSE(BT BT^T, S). Defaults are JDSH's MIRFlickr ones.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from sgrn.graphs import EPS, cosine_graph, signed
+from sgrn.methods._params import Param, check_batch_size, resolve
+from sgrn.methods.losses import code_similarity
+
+PARAMS = {
+    "a": Param(0.5, low=0),  # weight of S_I
+    "b": Param(0.1, low=0),  # weight of S_T
+    "l": Param(0.4, low=0),  # weight of the joint-modal term (S_high + S_high^T) / 2
+    "mu": Param(1.4, low=0, low_open=True),  # scale of the target S
+    "intra": Param(0.1, low=0),  # weight of the image-image and text-text terms
+    "l1": Param(0.1, low=0),  # strength of the left-tail (dissimilar) re-weighting
+    "l2": Param(0.2, low=0),  # strength of the right-tail (similar) re-weighting
+    # Tail thresholds and the distribution's extremes, constants fitted by JDSH to S~ on
+    # MIRFlickr with AlexNet features (left = -0.49 - 2 * 0.019, right = -0.49 + 4 * 0.088):
+    # refit them for other features or datasets.
+    "left": Param(-0.528),
+    "right": Param(-0.138),
+    "s_min": Param(-0.52),
+    "s_max": Param(0.68),
+    "standardise": Param(False),  # features were z-scored: C = (1 + cos) / 2 (section 3)
+}
+
+
+def joint_modal(s_i: Tensor, s_t: Tensor, a: float, b: float, l: float) -> Tensor:
+    """S~ = a S_I + b S_T + l (S_high + S_high^T) / 2, S_high = norm(S_I) norm(S_T)^T."""
+    s_high = F.normalize(s_i, dim=1, eps=EPS) @ F.normalize(s_t, dim=1, eps=EPS).T
+    return a * s_i + b * s_t + l * (s_high + s_high.T) / 2
+
+
+def reweight_tails(
+    s: Tensor, left: float, right: float, s_min: float, s_max: float, l1: float, l2: float
+) -> Tensor:
+    """DSDW: S < left -> (1 + l1 exp(-(S - s_min))) S;  S > right -> (1 + l2 exp(S - s_max)) S.
+
+    Both masks are taken on the input (JDSH updates in place, left tail first; the two agree
+    unless a re-weighted left-tail value crosses right, impossible for left < 0).
+    """
+    low, high = s < left, s > right
+    out = torch.where(low, (1 + l1 * torch.exp(-(s - s_min))) * s, s)
+    return torch.where(high, (1 + l2 * torch.exp(s - s_max)) * s, out)
+
+
+class JDSH:
+    """JDSH's target S and loss for one batch."""
+
+    name = "jdsh"
+
+    def __init__(self, batch_size: int | None = None, **params: object) -> None:
+        check_batch_size(self.name, batch_size)
+        p = resolve(self.name, PARAMS, params)
+        if p["left"] > p["right"]:
+            raise ValueError(
+                f"{self.name}: left={p['left']!r} must not exceed right={p['right']!r}"
+            )
+        self.params = p
+
+    def __repr__(self) -> str:
+        return f"JDSH({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+
+    @torch.no_grad()
+    def targets(self, f_img: Tensor, f_txt: Tensor) -> dict[str, Tensor]:
+        """S = mu reweight_tails(S~), and the intra-modal graphs S_I, S_T, (m, m)."""
+        p = self.params
+        s_img = signed(cosine_graph(f_img.detach().float(), standardised=p["standardise"]))
+        s_txt = signed(cosine_graph(f_txt.detach().float(), standardised=p["standardise"]))
+        s = joint_modal(s_img, s_txt, p["a"], p["b"], p["l"])
+        s = reweight_tails(s, p["left"], p["right"], p["s_min"], p["s_max"], p["l1"], p["l2"])
+        return {"S": p["mu"] * s, "S_img": s_img, "S_txt": s_txt}
+
+    def loss(
+        self, h_img: Tensor, h_txt: Tensor, targets: dict[str, Tensor]
+    ) -> tuple[Tensor, dict[str, float]]:
+        """JDSH's loss on tanh outputs (m, c); terms: inter, pair (mean cosine), intra."""
+        p, s = self.params, targets["S"]
+        sim_it = code_similarity(h_img, h_txt)
+        inter = F.mse_loss(sim_it, s) + F.mse_loss(code_similarity(h_txt, h_img), s)
+        pair = torch.diagonal(sim_it).mean()
+        intra = F.mse_loss(code_similarity(h_img, h_img), s) + F.mse_loss(
+            code_similarity(h_txt, h_txt), s
+        )
+        total = p["intra"] * intra + inter - pair
+        return total, {"inter": inter.item(), "pair": pair.item(), "intra": intra.item()}

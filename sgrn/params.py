@@ -1,0 +1,97 @@
+"""params.yaml: loading, schema validation with defaults, and cross-field checks.
+
+Every step script and the Snakefile go through `load_params`, so a bad params.yaml is
+refused the same way by Snakemake, DVC and a person, before any work is done.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.yaml"
+
+
+class ParamsError(ValueError):
+    """A params.yaml that does not satisfy the schema or the cross-field rules."""
+
+
+def _validator_with_defaults():
+    base = jsonschema.Draft202012Validator
+
+    def fill_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub and key not in instance:
+                    instance[key] = copy.deepcopy(sub["default"])
+        yield from base.VALIDATORS["properties"](validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(base, {"properties": fill_defaults})
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def validate_params(params: dict, source: str = "params.yaml") -> dict:
+    """Return a validated deep copy of `params` with schema defaults filled in."""
+    if not isinstance(params, dict):
+        raise ParamsError(f"{source}: expected a mapping at the top level, got {type(params).__name__}")
+    params = copy.deepcopy(params)
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    validator = _validator_with_defaults()(schema)
+    errors = sorted(validator.iter_errors(params), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        lines = [f"  {_key(e.absolute_path)}: {e.message}" for e in errors]
+        raise ParamsError(f"{source}: invalid parameters\n" + "\n".join(lines))
+    _check_cross_fields(params, source)
+    return params
+
+
+def _check_cross_fields(params: dict, source: str) -> None:
+    for dataset in params["datasets"]:
+        for section in ("download", "prepare"):
+            if dataset not in params[section]:
+                raise ParamsError(
+                    f"{source}: datasets lists '{dataset}' but {section}.{dataset} is missing "
+                    f"(known: {sorted(params[section])})")
+    batch_size = params["train"]["batch_size"]
+    for name in params["methods"]:
+        if name not in params["method_params"]:
+            raise ParamsError(
+                f"{source}: methods lists '{name}' but method_params.{name} is missing "
+                f"(known: {sorted(params['method_params'])})")
+        k = params["method_params"][name].get("k")
+        if k is not None and k >= batch_size:
+            raise ParamsError(f"{source}: method_params.{name}.k = {k}: must be smaller than "
+                              f"train.batch_size = {batch_size}")
+
+
+def load_params(path: str | Path = "params.yaml") -> dict:
+    """Read, validate and default-fill a params file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: parameters file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML: {err}") from None
+    return validate_params(raw, source=str(path))
+
+
+def method_config(params: dict, method: str) -> tuple[str, dict]:
+    """(family, hyper-parameters) of a method name listed in params."""
+    config = dict(params["method_params"][method])
+    return config.pop("family"), config
+
+
+def params_hash(*sections: Any) -> str:
+    """Stable short hash of the given params sections, recorded in outputs."""
+    blob = json.dumps(sections, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

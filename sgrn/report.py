@@ -1,0 +1,148 @@
+"""Aggregation over seeds, tables (Markdown and CSV) and plots (PR and precision@K)."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from sgrn.data.errors import DataError
+
+DIRECTIONS = {"i2t": "I->T", "t2i": "T->I"}
+
+
+def evaluation_path(root: str | Path, dataset: str, method: str, bits: int, seed: int) -> Path:
+    """Where the evaluate step of one run writes its JSON (one layout for both drivers)."""
+    return Path(root) / dataset / method / f"b{bits}" / f"s{seed}.json"
+
+
+def load_runs(root: Path, params: dict) -> list[dict]:
+    """The evaluations of every run that params lists; a missing one is an error."""
+    runs = []
+    for dataset in params["datasets"]:
+        for method in params["methods"]:
+            for bits in params["bits"]:
+                for seed in params["seeds"]:
+                    path = evaluation_path(root, dataset, method, bits, seed)
+                    if not path.is_file():
+                        raise DataError(f"{path}: evaluation of {dataset}/{method}/{bits} bits/seed {seed} "
+                                        "not found; run the evaluate step first")
+                    run = json.loads(path.read_text())
+                    run.update(dataset=dataset, method=method, bits=bits, seed=seed)
+                    runs.append(run)
+    return runs
+
+
+def _map_keys(run: dict) -> list[str]:
+    """'map@50', ..., 'map@all' in the order of the run's evaluation."""
+    return [k for k in run["i2t"] if k.startswith("map@")]
+
+
+def _metric_name(direction: str, key: str) -> str:
+    return f"{direction}_{key.replace('map@', 'map').replace('mapall', 'map_all')}"
+
+
+def _groups(runs: list[dict]) -> dict[tuple[str, str, int], list[dict]]:
+    groups: dict[tuple[str, str, int], list[dict]] = defaultdict(list)
+    for run in runs:
+        groups[(run["dataset"], run["method"], run["bits"])].append(run)
+    return groups
+
+
+def summarise(group: list[dict]) -> dict[str, tuple[float, float]]:
+    """metric name -> (mean, std over seeds; population std, 0 for one seed)."""
+    out = {}
+    for direction in DIRECTIONS:
+        for key in _map_keys(group[0]):
+            values = np.array([run[direction][key] for run in group], dtype=float)
+            out[_metric_name(direction, key)] = (float(values.mean()), float(values.std()))
+    return out
+
+
+def aggregate(runs: list[dict]) -> dict:
+    """Nested dataset -> method -> b{bits} -> metric (means; *_std beside them for several seeds)."""
+    nested: dict = {}
+    for (dataset, method, bits), group in _groups(runs).items():
+        cell = nested.setdefault(dataset, {}).setdefault(method, {}).setdefault(f"b{bits}", {})
+        for name, (mean, std) in summarise(group).items():
+            cell[name] = round(mean, 6)
+            if len(group) > 1:
+                cell[f"{name}_std"] = round(std, 6)
+        nested[dataset]["label_prior_map_all"] = round(float(group[0]["label_prior_map_all"]), 6)
+    return nested
+
+
+def write_tables(runs: list[dict], out_dir: Path, digits: int = 3) -> None:
+    """One Markdown and one CSV table per dataset."""
+    import pandas as pd
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    groups = _groups(runs)
+    for dataset in dict.fromkeys(run["dataset"] for run in runs):
+        rows, md = [], []
+        keys = None
+        for (d, method, bits), group in groups.items():
+            if d != dataset:
+                continue
+            stats = summarise(group)
+            keys = keys or list(stats)
+            for name, (mean, std) in stats.items():
+                rows.append({"dataset": d, "method": method, "bits": bits, "metric": name,
+                             "mean": mean, "std": std, "seeds": len(group)})
+            cells = [f"{mean:.{digits}f} ± {std:.{digits}f}" if len(group) > 1 else f"{mean:.{digits}f}"
+                     for mean, std in stats.values()]
+            epochs = ",".join(str(run.get("best_epoch", "?")) for run in group)
+            md.append(f"| {method} | {bits} | " + " | ".join(cells) + f" | {len(group)} | {epochs} |")
+        prior = next(run["label_prior_map_all"] for run in runs if run["dataset"] == dataset)
+        header = [k.replace("i2t_", "I->T ").replace("t2i_", "T->I ").replace("map_all", "MAP@all")
+                  .replace("map", "MAP@") for k in keys]
+        ties = runs[0].get("ties", "stable")
+        text = [f"# {dataset}: retrieval MAP (mean ± std over seeds)", "",
+                f"Hamming ranking, ties ordered {ties} (by database index). Label prior (expected "
+                f"MAP@all of a random ranking): {prior:.{digits}f}.", "",
+                "| method | bits | " + " | ".join(header) + " | seeds | best epochs |",
+                "|---|---|" + "---|" * len(header) + "---|---|", *md, ""]
+        (out_dir / f"{dataset}.md").write_text("\n".join(text))
+        pd.DataFrame(rows).to_csv(out_dir / f"{dataset}.csv", index=False, float_format="%.6f")
+
+
+def _mean_curve(group: list[dict], direction: str, x_key: str, y_key: str, part: str):
+    xs = group[0][direction][part][x_key] if part == "pr" else [int(k) for k in group[0][direction][part]]
+    if part == "pr":
+        ys = np.nanmean([run[direction][part][y_key] for run in group], axis=0)
+    else:
+        ys = np.mean([list(run[direction][part].values()) for run in group], axis=0)
+    return np.asarray(xs), np.asarray(ys, dtype=float)
+
+
+def write_plots(runs: list[dict], out_dir: Path) -> None:
+    """Per dataset and code length: precision-recall and precision@top-K, both directions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_cell: dict[tuple[str, int], dict[str, list[dict]]] = defaultdict(dict)
+    for (dataset, method, bits), group in _groups(runs).items():
+        by_cell[(dataset, bits)][method] = group
+    for (dataset, bits), methods in by_cell.items():
+        for kind in ("pr", "topk"):
+            fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+            for ax, (direction, label) in zip(axes, DIRECTIONS.items()):
+                for method, group in methods.items():
+                    if kind == "pr":
+                        _, recall = _mean_curve(group, direction, "radius", "recall", "pr")
+                        _, precision = _mean_curve(group, direction, "radius", "precision", "pr")
+                        ax.plot(recall, precision, marker=".", label=method)
+                        ax.set(xlabel="recall", ylabel="precision")
+                    else:
+                        k, precision = _mean_curve(group, direction, "", "", "p@k")
+                        ax.plot(k, precision, marker="o", label=method)
+                        ax.set(xlabel="K (top retrieved)", ylabel="precision@K")
+                ax.set_title(f"{dataset}, {bits} bits, {label}")
+                ax.grid(alpha=0.3)
+                ax.legend()
+            fig.savefig(out_dir / f"{dataset}_b{bits}_{kind}.png", dpi=100)
+            plt.close(fig)

@@ -1,0 +1,158 @@
+"""The training loop: seeded SGD on precomputed features, validation-MAP model selection."""
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from sgrn.codes import binarize, pack_codes
+from sgrn.featurefile import Features
+from sgrn.methods import build_method
+from sgrn.metrics import map_at_r
+from sgrn.nets import ImageHashNet, TextHashNet, alpha_at, encode
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    """The `train` section of params.yaml (defaults in workflow/schemas/params.schema.yaml)."""
+    epochs: int = 40
+    batch_size: int = 32
+    lr_image: float = 0.01
+    lr_text: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    alpha: str = "sqrt_epoch"
+    text_hidden: int = 4096
+    validate_every: int = 5
+    device: str = "auto"
+    num_threads: int = 2
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _sgd(params, lr: float, cfg: TrainConfig, device: torch.device) -> torch.optim.SGD:
+    # The fused step is several times faster than the default one on CPU and GPU.
+    kwargs = dict(lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    try:
+        return torch.optim.SGD(params, fused=True, **kwargs)
+    except (RuntimeError, TypeError):
+        return torch.optim.SGD(params, **kwargs)
+
+
+def validation_map(img_net, txt_net, feats: Features, device: torch.device) -> dict[str, float]:
+    """MAP@all of validation queries against the database minus them; never the test queries."""
+    val = feats.split["validation"]
+    retrieval = np.setdiff1d(feats.split["database"], val)
+
+    def codes(net, x, idx):
+        return pack_codes(binarize(encode(net, torch.from_numpy(x[idx]).to(device)).cpu().numpy()))
+
+    qi, qt = codes(img_net, feats.image, val), codes(txt_net, feats.text, val)
+    di, dt = codes(img_net, feats.image, retrieval), codes(txt_net, feats.text, retrieval)
+    ql, dl = feats.labels[val], feats.labels[retrieval]
+    i2t = map_at_r(qi, dt, ql, dl, r=None)
+    t2i = map_at_r(qt, di, ql, dl, r=None)
+    return {"val_i2t_map_all": i2t, "val_t2i_map_all": t2i, "val_map_all": (i2t + t2i) / 2}
+
+
+def train(feats: Features, family: str, method_params: dict, bits: int, seed: int, cfg: TrainConfig,
+          on_epoch: Callable[[int, dict[str, float]], None] | None = None) -> dict:
+    """Train one model; returns the checkpoint dict of the best epoch on validation MAP."""
+    torch.set_num_threads(cfg.num_threads)
+    device = pick_device(cfg.device)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    method = build_method(family, method_params, batch_size=cfg.batch_size)
+
+    train_idx = feats.split["train"]
+    if len(train_idx) < cfg.batch_size:
+        raise ValueError(f"train.batch_size={cfg.batch_size} is larger than the training set "
+                         f"({len(train_idx)} pairs)")
+    x_img = torch.from_numpy(feats.image[train_idx]).to(device)
+    x_txt = torch.from_numpy(feats.text[train_idx]).to(device)
+    d_img, d_txt = feats.dims
+    img_net = ImageHashNet(d_img, bits).to(device)
+    txt_net = TextHashNet(d_txt, bits, hidden=cfg.text_hidden).to(device)
+    opt_img = _sgd(img_net.parameters(), cfg.lr_image, cfg, device)
+    opt_txt = _sgd(txt_net.parameters(), cfg.lr_text, cfg, device)
+    shuffle = torch.Generator().manual_seed(seed)
+
+    best: dict | None = None
+    steps_per_epoch = len(train_idx) // cfg.batch_size  # drop_last
+    for epoch in range(cfg.epochs):
+        img_net.train(), txt_net.train()
+        alpha = alpha_at(cfg.alpha, epoch)
+        order = torch.randperm(len(train_idx), generator=shuffle).to(device)
+        totals: dict[str, float] = {}
+        start = time.perf_counter()
+        for step in range(steps_per_epoch):
+            batch = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            f_img, f_txt = x_img[batch], x_txt[batch]
+            targets = method.targets(f_img, f_txt)
+            loss, terms = method.loss(img_net(f_img, alpha), txt_net(f_txt, alpha), targets)
+            opt_img.zero_grad(set_to_none=True)
+            opt_txt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_img.step()
+            opt_txt.step()
+            totals["loss"] = totals.get("loss", 0.0) + float(loss)
+            for name, value in terms.items():
+                totals[name] = totals.get(name, 0.0) + float(value)
+        record = {name: value / steps_per_epoch for name, value in totals.items()}
+        record["epoch_seconds"] = time.perf_counter() - start
+        last = epoch + 1 == cfg.epochs
+        if (epoch + 1) % cfg.validate_every == 0 or last:
+            record.update(validation_map(img_net, txt_net, feats, device))
+            if best is None or record["val_map_all"] > best["val_map_all"]:
+                best = {"epoch": epoch + 1, "val_map_all": record["val_map_all"],
+                        "image": copy.deepcopy(img_net.state_dict()),
+                        "text": copy.deepcopy(txt_net.state_dict())}
+            log.info("epoch %d/%d loss %.4f val MAP@all %.4f (best %.4f at epoch %d)", epoch + 1,
+                     cfg.epochs, record["loss"], record["val_map_all"], best["val_map_all"], best["epoch"])
+        if on_epoch:
+            on_epoch(epoch, record)
+
+    return {
+        "format": "sgrn-checkpoint-1",
+        "family": family,
+        "method_params": method_params,
+        "bits": bits,
+        "seed": seed,
+        "dims": {"image": d_img, "text": d_txt},
+        "train": asdict(cfg),
+        "best_epoch": best["epoch"],
+        "val_map_all": best["val_map_all"],
+        "model": {"image": _to_cpu(best["image"]), "text": _to_cpu(best["text"])},
+    }
+
+
+def _to_cpu(state: dict) -> dict:
+    return {k: v.detach().cpu() for k, v in state.items()}
+
+
+def load_nets(checkpoint: dict, device: torch.device) -> tuple[ImageHashNet, TextHashNet]:
+    dims, bits = checkpoint["dims"], checkpoint["bits"]
+    img_net = ImageHashNet(dims["image"], bits)
+    txt_net = TextHashNet(dims["text"], bits, hidden=checkpoint["train"]["text_hidden"])
+    img_net.load_state_dict(checkpoint["model"]["image"])
+    txt_net.load_state_dict(checkpoint["model"]["text"])
+    return img_net.to(device).eval(), txt_net.to(device).eval()
+
+
+def save_checkpoint(checkpoint: dict, path: str | Path) -> None:
+    from sgrn.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint, tmp)

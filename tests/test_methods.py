@@ -1,0 +1,182 @@
+"""Methods: SGRN reduces to DJSRH exactly, gradients, parameter validation, the registry."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sgrn.methods import DJSRH, FAMILIES, JDSH, SGRN, build_method
+
+M, BITS = 16, 12
+DEGENERATE = dict(knn=False, gate=False, omega=0.0, epsilon=0.0, xi=0.0)
+
+
+@pytest.fixture
+def batch():
+    """Non-negative image features, a sparse tag BOW with an empty row, tanh outputs."""
+    g = torch.Generator().manual_seed(0)
+    f_img = torch.relu(torch.randn(M, 64, generator=g))
+    f_txt = (torch.rand(M, 30, generator=g) > 0.8).float()
+    f_txt[5] = 0.0
+    h_img = torch.tanh(torch.randn(M, BITS, generator=g))
+    h_txt = torch.tanh(torch.randn(M, BITS, generator=g))
+    return f_img, f_txt, h_img, h_txt
+
+
+@pytest.mark.parametrize(
+    "shared",
+    [{}, dict(beta=0.6, eta=0.2, mu=1.2, lambda1=0.3, lambda2=0.0), dict(standardise=True)],
+)
+def test_degenerate_sgrn_is_djsrh_exactly(batch, shared):
+    f_img, f_txt, h_img, h_txt = batch
+    if shared.get("standardise"):
+        f_img, f_txt = f_img - f_img.mean(0), f_txt - f_txt.mean(0)
+    sgrn = SGRN(batch_size=M, **DEGENERATE, **shared)
+    djsrh = DJSRH(batch_size=M, **shared)
+    t_s, t_d = sgrn.targets(f_img, f_txt), djsrh.targets(f_img, f_txt)
+    # bitwise equality, not a tolerance: the switches remove their parts exactly
+    for key in ("S", "S_img", "S_txt"):
+        assert torch.equal(t_s[key], t_d[key]), key
+    l_s, terms_s = sgrn.loss(h_img, h_txt, t_s)
+    l_d, terms_d = djsrh.loss(h_img, h_txt, t_d)
+    assert torch.equal(l_s, l_d)
+    assert terms_s["inter"] == terms_d["inter"]
+
+
+def test_default_sgrn_differs_from_djsrh(batch):
+    f_img, f_txt, h_img, h_txt = batch
+    t_s, t_d = SGRN(batch_size=M, k=4).targets(f_img, f_txt), DJSRH().targets(f_img, f_txt)
+    assert (t_s["S"] - t_d["S"]).abs().max() > 0.1
+    l_s, _ = SGRN(batch_size=M, k=4).loss(h_img, h_txt, t_s)
+    l_d, _ = DJSRH().loss(h_img, h_txt, t_d)
+    assert abs(l_s.item() - l_d.item()) > 1e-3
+
+
+@pytest.mark.parametrize("switch", ["knn", "gate", "omega", "epsilon", "xi"])
+def test_each_switch_alone_changes_the_loss(batch, switch):
+    f_img, f_txt, h_img, h_txt = batch
+    on = {"knn": True, "gate": True, "omega": 0.5, "epsilon": 0.3, "xi": 0.1}[switch]
+    base = SGRN(batch_size=M, k=4, **DEGENERATE)
+    one = SGRN(batch_size=M, k=4, **{**DEGENERATE, switch: on})
+    l_base, _ = base.loss(h_img, h_txt, base.targets(f_img, f_txt))
+    l_one, _ = one.loss(h_img, h_txt, one.targets(f_img, f_txt))
+    assert abs(l_base.item() - l_one.item()) > 1e-4
+
+
+@pytest.mark.parametrize(
+    "method", [SGRN(batch_size=M, k=4), SGRN(**DEGENERATE), DJSRH(), JDSH()], ids=repr
+)
+def test_gradients_reach_codes_not_targets(batch, method):
+    f_img, f_txt, _, _ = batch
+    f_img, f_txt = f_img.clone().requires_grad_(), f_txt.clone().requires_grad_()
+    g = torch.Generator().manual_seed(1)
+    z_img = torch.randn(M, BITS, generator=g, requires_grad=True)
+    z_txt = torch.randn(M, BITS, generator=g, requires_grad=True)
+    targets = method.targets(f_img, f_txt)
+    assert all(not t.requires_grad for t in targets.values())
+    total, terms = method.loss(torch.tanh(z_img), torch.tanh(z_txt), targets)
+    assert total.requires_grad and total.ndim == 0
+    assert all(isinstance(v, float) for v in terms.values())
+    total.backward()
+    for z in (z_img, z_txt):
+        assert z.grad is not None and torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
+    assert f_img.grad is None and f_txt.grad is None
+
+
+def test_loss_terms_named(batch):
+    f_img, f_txt, h_img, h_txt = batch
+    method = SGRN(batch_size=M, k=4, xi=0.5)
+    total, terms = method.loss(h_img, h_txt, method.targets(f_img, f_txt))
+    assert set(terms) == {"inter", "intra"}
+    assert total.item() == pytest.approx(terms["inter"] + 0.5 * terms["intra"], rel=1e-6)
+    assert set(DJSRH().loss(h_img, h_txt, DJSRH().targets(f_img, f_txt))[1]) == {"inter"}
+
+
+SGRN_BAD = [
+    ("k", 0), ("k", 2.5), ("gamma", 0.0), ("gamma", -1.0), ("gamma", float("nan")),
+    ("omega", -0.1), ("omega", 1.5), ("beta", 1.1), ("eta", -0.2), ("mu", 0.0),
+    ("epsilon", 1.2), ("kappa", 0.0), ("lambda1", -0.1), ("lambda2", -1.0), ("xi", -0.5),
+    ("knn", "yes"), ("gate", 1), ("standardise", "false"), ("beta", "0.9"), ("omega", True),
+]
+DJSRH_BAD = [("beta", -0.1), ("eta", 1.5), ("mu", -1.0), ("lambda1", -0.1), ("lambda2", "a")]
+
+
+@pytest.mark.parametrize(
+    "cls,key,value", [(SGRN, *b) for b in SGRN_BAD] + [(DJSRH, *b) for b in DJSRH_BAD]
+)
+def test_bad_value_names_the_key(cls, key, value):
+    with pytest.raises(ValueError, match=rf"\b{key}="):
+        cls(batch_size=32, **{key: value})
+
+
+def test_range_is_stated():
+    with pytest.raises(ValueError, match=r"allowed 0 <= omega <= 1"):
+        SGRN(omega=2.0)
+    with pytest.raises(ValueError, match=r"allowed gamma > 0"):
+        SGRN(gamma=0.0)
+    with pytest.raises(ValueError, match=r"allowed k >= 1"):
+        SGRN(k=0)
+
+
+@pytest.mark.parametrize("cls,key", [(SGRN, "alpha"), (DJSRH, "omega"), (DJSRH, "xi")])
+def test_unknown_key_is_named(cls, key):
+    with pytest.raises(ValueError, match=rf"unknown parameter\(s\) {key}; known: .*beta"):
+        cls(**{key: 1.0})
+
+
+def test_k_must_be_smaller_than_batch():
+    with pytest.raises(ValueError, match=r"k=10 must be smaller than the batch size 10"):
+        SGRN(batch_size=10)
+    with pytest.raises(ValueError, match=r"k=40 must be smaller than the batch size 32"):
+        build_method("sgrn", {"k": 40}, 32)
+    SGRN(batch_size=10, k=9)
+    SGRN(batch_size=8, knn=False, gate=False)  # k unused: not checked
+    with pytest.raises(ValueError, match="batch_size"):
+        SGRN(batch_size=0)
+
+
+def test_registry():
+    assert FAMILIES == {"sgrn": SGRN, "djsrh": DJSRH, "jdsh": JDSH}
+    m = build_method("sgrn", {"family": "sgrn", "omega": 0.25}, 32)
+    assert isinstance(m, SGRN) and m.params["omega"] == 0.25 and m.params["k"] == 10
+    assert isinstance(build_method("djsrh", None, 32), DJSRH)
+    with pytest.raises(ValueError, match=r"'dgcpn'.*known: djsrh, jdsh, sgrn"):
+        build_method("dgcpn", {}, 32)
+    with pytest.raises(ValueError, match="family"):
+        build_method("sgrn", {"family": "djsrh"}, 32)
+
+
+def test_params_yaml_blocks_build():
+    """The method_params blocks of params.yaml build as they are."""
+    import pathlib
+
+    import yaml
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "params.yaml"
+    if not path.exists():
+        pytest.skip("no params.yaml")
+    cfg = yaml.safe_load(path.read_text())
+    for name, block in cfg.get("method_params", {}).items():
+        if block.get("family") in FAMILIES:
+            build_method(block["family"], block, cfg["train"]["batch_size"])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("m", [32, 2000])
+def test_cuda_matches_cpu(m):
+    g = torch.Generator().manual_seed(2)
+    f_img = torch.relu(torch.randn(m, 256, generator=g))
+    f_txt = (torch.rand(m, 100, generator=g) > 0.9).float()
+    h_img, h_txt = torch.tanh(torch.randn(2, m, 32, generator=g))
+    for method in (SGRN(batch_size=m), SGRN(**DEGENERATE), DJSRH(), JDSH()):
+        cpu = method.targets(f_img, f_txt)
+        gpu = method.targets(f_img.cuda(), f_txt.cuda())
+        for key in cpu:
+            assert gpu[key].is_cuda
+            assert torch.allclose(gpu[key].cpu(), cpu[key], atol=1e-4), key
+        l_cpu, _ = method.loss(h_img, h_txt, cpu)
+        l_gpu, _ = method.loss(h_img.cuda(), h_txt.cuda(), gpu)
+        assert l_gpu.item() == pytest.approx(l_cpu.item(), rel=1e-4)
+    t_s = SGRN(**DEGENERATE).targets(f_img.cuda(), f_txt.cuda())
+    t_d = DJSRH().targets(f_img.cuda(), f_txt.cuda())
+    assert all(torch.equal(t_s[k], t_d[k]) for k in t_d)

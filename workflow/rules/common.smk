@@ -1,0 +1,58 @@
+# Helpers shared by the rules: validated params, output paths, code dependencies.
+# Rules never read `config` in their bodies; they get values through these helpers.
+import glob
+
+import yaml
+from snakemake.exceptions import WorkflowError
+
+from sgrn.params import ParamsError, validate_params
+
+# Step scripts read params.yaml themselves, so an override given only to Snakemake would
+# silently not reach them: refuse it. Change params.yaml or use `dvc exp run -S` instead.
+with open("params.yaml", encoding="utf-8") as _f:
+    if yaml.safe_load(_f) != config:
+        raise WorkflowError(
+            "config differs from params.yaml: --config/--configfile overrides are not supported "
+            "because the step scripts read params.yaml; edit params.yaml instead")
+try:
+    PARAMS = validate_params(config, source="params.yaml")
+except ParamsError as err:
+    raise WorkflowError(str(err)) from None
+
+RAW = "resources/raw/{dataset}"
+PAIRS = "resources/{dataset}/pairs.h5"
+FEATURES = "results/{dataset}/features.h5"
+RUN = "results/{dataset}/{method}/b{bits}/s{seed}"
+EVALUATION = "results/evaluation/{dataset}/{method}/b{bits}/s{seed}.json"
+REPORT_OUTPUTS = ["results/metrics.json", "results/tables", "results/plots"]
+
+
+wildcard_constraints:
+    dataset="[a-z0-9][a-z0-9_-]*",
+    method="[a-z0-9][a-z0-9_-]*",
+    bits="[0-9]+",
+    seed="[0-9]+",
+
+
+def code(*paths):
+    """Source files a step depends on (folders expand to their .py files), as in dvc.yaml."""
+    files = []
+    for path in paths:
+        files += sorted(glob.glob(f"{path}/*.py")) if not path.endswith(".py") else [path]
+    return files
+
+
+def section(*keys):
+    """A params value (for `params:` only: a change reruns the rule, as DVC does)."""
+    def lookup(wildcards):
+        value = PARAMS
+        for key in keys:
+            value = value[wildcards[key[1:-1]] if key.startswith("{") else key]
+        return value
+
+    return lookup
+
+
+def all_evaluations():
+    return expand(EVALUATION, dataset=PARAMS["datasets"], method=PARAMS["methods"],
+                  bits=PARAMS["bits"], seed=PARAMS["seeds"])

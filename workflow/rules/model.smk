@@ -1,0 +1,50 @@
+# Model steps, one job per dataset x method x bits x seed: train -> encode -> evaluate.
+
+
+rule train:
+    input:
+        code("scripts/train.py", "sgrn/train.py", "sgrn/nets.py", "sgrn/graphs.py", "sgrn/methods"),
+        features=FEATURES,
+    output:
+        model=f"{RUN}/model.pt",
+        live=directory(f"{RUN}/live"),
+    params:
+        train=section("train"),
+        method=section("method_params", "{method}"),
+    threads: 2
+    log:
+        "logs/train/{dataset}/{method}/b{bits}/s{seed}.log",
+    benchmark:
+        "benchmarks/runs/train/{dataset}/{method}/b{bits}/s{seed}.tsv"
+    shell:
+        "python scripts/train.py --dataset {wildcards.dataset} --method {wildcards.method} --bits {wildcards.bits} --seed {wildcards.seed} --features {input.features} --out {output.model} --live {output.live} --log {log}"
+
+
+rule encode:
+    input:
+        code("scripts/encode.py", "sgrn/nets.py", "sgrn/codes.py"),
+        features=FEATURES,
+        model=f"{RUN}/model.pt",
+    output:
+        codes=f"{RUN}/codes.h5",
+    params:
+        device=section("train", "device"),
+        threads=section("train", "num_threads"),
+    log:
+        "logs/encode/{dataset}/{method}/b{bits}/s{seed}.log",
+    shell:
+        "python scripts/encode.py --dataset {wildcards.dataset} --method {wildcards.method} --bits {wildcards.bits} --features {input.features} --model {input.model} --out {output.codes} --log {log}"
+
+
+rule evaluate:
+    input:
+        code("scripts/evaluate.py", "sgrn/metrics.py"),
+        codes=f"{RUN}/codes.h5",
+    output:
+        metrics=EVALUATION,
+    params:
+        cfg=section("evaluate"),
+    log:
+        "logs/evaluate/{dataset}/{method}/b{bits}/s{seed}.log",
+    shell:
+        "python scripts/evaluate.py --codes {input.codes} --out {output.metrics} --log {log}"
