@@ -6,7 +6,7 @@ import torch
 from sgrn.atomic import atomic_path
 from sgrn.cli import parser, run, set_threads
 from sgrn.features.alexnet import FC7_DIM, load_alexnet_fc7
-from sgrn.features.extract import extract_to
+from sgrn.features.extract import extract_to, standardise_columns
 from sgrn.features.images import ImageFiles
 from sgrn.h5 import mark_complete, open_complete, read_split, stamp, write_split
 from sgrn.params import load_params, params_hash
@@ -25,11 +25,16 @@ def main(args, log):
         image = f.create_dataset("image", shape=(len(paths), FC7_DIM), dtype="float32",
                                  chunks=(min(len(paths), 256), FC7_DIM))
         rate = extract_to(image, ImageFiles(args.raw, paths), model, cfg["batch_size"], cfg["workers"], device)
+        if cfg["standardise"]:
+            mean, std = standardise_columns(image, split["train"])
+            f.create_dataset("image_mean", data=mean)
+            f.create_dataset("image_std", data=std)
         f.create_dataset("text", data=text, compression="gzip")
         f.create_dataset("labels", data=labels)
         write_split(f.create_group("split"), split)
         stamp(f, "extract", params_hash(cfg), dataset=args.dataset, backbone=cfg["backbone"],
-              feature="fc7 after ReLU", n_pairs=len(paths), torch_device=str(device), **identity)
+              feature="fc7 after ReLU", n_pairs=len(paths),
+              image_standardised=cfg["standardise"], text_standardised=False, torch_device=str(device), **identity)
         mark_complete(f)
     log.info("%s: %d images -> %s (%.1f img/s on %s, %d threads)", args.dataset, len(paths), args.out,
              rate, device, torch.get_num_threads())

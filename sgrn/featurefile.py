@@ -16,6 +16,7 @@ class Features:
     labels: np.ndarray  # (n, n_labels) uint8, evaluation only
     split: dict[str, np.ndarray]
     dataset: str
+    standardised: tuple[bool, bool] = (False, False)  # (image, text) z-scored at extraction
 
     @property
     def dims(self) -> tuple[int, int]:
@@ -30,4 +31,6 @@ def load_features(path: str | Path) -> Features:
             labels=f["labels"][()],
             split=read_split(f["split"]),
             dataset=str(f.attrs["dataset"]),
+            standardised=(bool(f.attrs.get("image_standardised", False)),
+                          bool(f.attrs.get("text_standardised", False))),
         )

@@ -61,16 +61,22 @@ def _check_cross_fields(params: dict, source: str) -> None:
                 raise ParamsError(
                     f"{source}: datasets lists '{dataset}' but {section}.{dataset} is missing "
                     f"(known: {sorted(params[section])})")
+    from sgrn.methods.spec import resolve_method_params  # torch-free
+
     batch_size = params["train"]["batch_size"]
+    for name, block in params["method_params"].items():
+        config = dict(block)
+        family = config.pop("family")
+        try:
+            resolved = resolve_method_params(family, config, batch_size=batch_size)
+        except ValueError as err:
+            raise ParamsError(f"{source}: method_params.{name}: {err}") from None
+        params["method_params"][name] = {"family": family, **resolved}
     for name in params["methods"]:
         if name not in params["method_params"]:
             raise ParamsError(
                 f"{source}: methods lists '{name}' but method_params.{name} is missing "
                 f"(known: {sorted(params['method_params'])})")
-        k = params["method_params"][name].get("k")
-        if k is not None and k >= batch_size:
-            raise ParamsError(f"{source}: method_params.{name}.k = {k}: must be smaller than "
-                              f"train.batch_size = {batch_size}")
 
 
 def load_params(path: str | Path = "params.yaml") -> dict:

@@ -74,7 +74,7 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     device = pick_device(cfg.device)
     torch.manual_seed(seed)
     np.random.seed(seed)
-    method = build_method(family, method_params, batch_size=cfg.batch_size)
+    method = build_method(family, method_params, batch_size=cfg.batch_size, standardised=feats.standardised)
 
     train_idx = feats.split["train"]
     if len(train_idx) < cfg.batch_size:

@@ -98,6 +98,21 @@ def test_targets_and_loss():
     assert set(terms) == {"inter", "pair", "intra"}
 
 
+def test_standardised_per_modality():
+    g = torch.Generator().manual_seed(7)
+    f_img = torch.randn(12, 40, generator=g)  # z-scored: both signs
+    f_txt = (torch.rand(12, 25, generator=g) > 0.8).float()
+    method = build_method("jdsh", {"l1": 0.0, "l2": 0.0}, 12, standardised=(True, False))
+    assert method.standardised == (True, False)
+    t = method.targets(f_img, f_txt)
+    s_i = signed(cosine_graph(f_img, standardised=True))
+    s_t = signed(cosine_graph(f_txt))
+    assert torch.equal(t["S_img"], s_i) and torch.equal(t["S_txt"], s_t)
+    expected_s = 1.4 * (0.5 * s_i + 0.1 * s_t + 0.4 * joint_modal(s_i, s_t, 0, 0, 1))
+    assert torch.allclose(t["S"], expected_s, atol=1e-6)
+    assert not torch.equal(t["S_img"], JDSH().targets(f_img, f_txt)["S_img"])
+
+
 def test_params():
     assert isinstance(build_method("jdsh", {"family": "jdsh"}, 32), JDSH)
     with pytest.raises(ValueError, match=r"left=0\.5 must not exceed right"):
@@ -108,3 +123,5 @@ def test_params():
         JDSH(l1=-0.1)
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) beta"):
         JDSH(beta=0.9)
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) standardise"):
+        JDSH(standardise=True)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import pathlib
+import subprocess
+import sys
+
 import pytest
 import torch
 
+from sgrn.graphs import cosine_graph, signed
 from sgrn.methods import DJSRH, FAMILIES, JDSH, SGRN, build_method
+from sgrn.methods.spec import TABLES, known_families, resolve_method_params
 
 M, BITS = 16, 12
 DEGENERATE = dict(knn=False, gate=False, omega=0.0, epsilon=0.0, xi=0.0)
@@ -24,15 +30,23 @@ def batch():
 
 
 @pytest.mark.parametrize(
-    "shared",
-    [{}, dict(beta=0.6, eta=0.2, mu=1.2, lambda1=0.3, lambda2=0.0), dict(standardise=True)],
+    "shared,standardised",
+    [
+        ({}, (False, False)),
+        (dict(beta=0.6, eta=0.2, mu=1.2, lambda1=0.3, lambda2=0.0), (False, False)),
+        ({}, (True, False)),
+        ({}, (True, True)),
+        (dict(beta=0.6, eta=0.2, mu=1.2, lambda1=0.3, lambda2=0.0), (False, True)),
+    ],
 )
-def test_degenerate_sgrn_is_djsrh_exactly(batch, shared):
+def test_degenerate_sgrn_is_djsrh_exactly(batch, shared, standardised):
     f_img, f_txt, h_img, h_txt = batch
-    if shared.get("standardise"):
-        f_img, f_txt = f_img - f_img.mean(0), f_txt - f_txt.mean(0)
-    sgrn = SGRN(batch_size=M, **DEGENERATE, **shared)
-    djsrh = DJSRH(batch_size=M, **shared)
+    if standardised[0]:
+        f_img = f_img - f_img.mean(0)
+    if standardised[1]:
+        f_txt = f_txt - f_txt.mean(0)
+    sgrn = SGRN(batch_size=M, standardised=standardised, **DEGENERATE, **shared)
+    djsrh = DJSRH(batch_size=M, standardised=standardised, **shared)
     t_s, t_d = sgrn.targets(f_img, f_txt), djsrh.targets(f_img, f_txt)
     # bitwise equality, not a tolerance: the switches remove their parts exactly
     for key in ("S", "S_img", "S_txt"):
@@ -41,6 +55,51 @@ def test_degenerate_sgrn_is_djsrh_exactly(batch, shared):
     l_d, terms_d = djsrh.loss(h_img, h_txt, t_d)
     assert torch.equal(l_s, l_d)
     assert terms_s["inter"] == terms_d["inter"]
+
+
+@pytest.mark.parametrize(
+    "method", [lambda s: SGRN(batch_size=M, k=4, standardised=s), lambda s: DJSRH(standardised=s),
+               lambda s: JDSH(standardised=s)],
+    ids=["sgrn", "djsrh", "jdsh"],
+)
+def test_each_flag_changes_only_its_modality(batch, method):
+    """standardised=(image, text): the image flag changes S_img only, the text flag S_txt."""
+    f_img, f_txt, _, _ = batch
+    # both modalities with both signs, as z-scored features have
+    f_img, f_txt = f_img - f_img.mean(0), f_txt - f_txt.mean(0)
+    plain = method((False, False)).targets(f_img, f_txt)
+    img = method((True, False)).targets(f_img, f_txt)
+    txt = method((False, True)).targets(f_img, f_txt)
+    assert (img["S_img"] - plain["S_img"]).abs().max() > 1e-3
+    assert torch.equal(img["S_txt"], plain["S_txt"])
+    assert (txt["S_txt"] - plain["S_txt"]).abs().max() > 1e-3
+    assert torch.equal(txt["S_img"], plain["S_img"])
+    for t in (img, txt):
+        assert (t["S"] - plain["S"]).abs().max() > 1e-3
+
+
+def test_standardised_graph_is_the_shifted_cosine(batch):
+    f_img, f_txt, _, _ = batch
+    f_img = f_img - f_img.mean(0)
+    t = DJSRH(standardised=(True, False)).targets(f_img, f_txt)
+    assert torch.equal(t["S_img"], signed(cosine_graph(f_img, standardised=True)))
+    assert torch.equal(t["S_txt"], signed(cosine_graph(f_txt)))
+
+
+@pytest.mark.parametrize("cls", [SGRN, DJSRH, JDSH])
+@pytest.mark.parametrize("bad", [True, (True,), (True, False, True), (1, 0), "ab", None])
+def test_bad_standardised(cls, bad):
+    with pytest.raises(ValueError, match=r"standardised=.*pair of booleans"):
+        cls(standardised=bad)
+
+
+@pytest.mark.parametrize("family", ["sgrn", "djsrh", "jdsh"])
+def test_standardise_is_no_longer_a_method_parameter(family):
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) standardise"):
+        build_method(family, {"standardise": True}, 32)
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) standardise"):
+        resolve_method_params(family, {"standardise": False}, 32)
+    assert "standardise" not in TABLES[family]
 
 
 def test_default_sgrn_differs_from_djsrh(batch):
@@ -96,7 +155,7 @@ SGRN_BAD = [
     ("k", 0), ("k", 2.5), ("gamma", 0.0), ("gamma", -1.0), ("gamma", float("nan")),
     ("omega", -0.1), ("omega", 1.5), ("beta", 1.1), ("eta", -0.2), ("mu", 0.0),
     ("epsilon", 1.2), ("kappa", 0.0), ("lambda1", -0.1), ("lambda2", -1.0), ("xi", -0.5),
-    ("knn", "yes"), ("gate", 1), ("standardise", "false"), ("beta", "0.9"), ("omega", True),
+    ("knn", "yes"), ("gate", 1), ("beta", "0.9"), ("omega", True),
 ]
 DJSRH_BAD = [("beta", -0.1), ("eta", 1.5), ("mu", -1.0), ("lambda1", -0.1), ("lambda2", "a")]
 
@@ -137,8 +196,12 @@ def test_k_must_be_smaller_than_batch():
 
 def test_registry():
     assert FAMILIES == {"sgrn": SGRN, "djsrh": DJSRH, "jdsh": JDSH}
+    assert known_families() == sorted(FAMILIES) == sorted(TABLES)
     m = build_method("sgrn", {"family": "sgrn", "omega": 0.25}, 32)
     assert isinstance(m, SGRN) and m.params["omega"] == 0.25 and m.params["k"] == 10
+    assert m.standardised == (False, False)
+    m = build_method("djsrh", {}, 32, standardised=(True, False))
+    assert isinstance(m, DJSRH) and m.standardised == (True, False)
     assert isinstance(build_method("djsrh", None, 32), DJSRH)
     with pytest.raises(ValueError, match=r"'dgcpn'.*known: djsrh, jdsh, sgrn"):
         build_method("dgcpn", {}, 32)
@@ -146,10 +209,52 @@ def test_registry():
         build_method("sgrn", {"family": "djsrh"}, 32)
 
 
+@pytest.mark.parametrize("family", ["sgrn", "djsrh", "jdsh"])
+def test_resolve_method_params_is_what_the_method_uses(family):
+    defaults = {name: p.default for name, p in TABLES[family].items()}
+    assert resolve_method_params(family, {}, 32) == defaults
+    assert resolve_method_params(family, {"family": family}, None) == defaults
+    assert build_method(family, None, 32).params == defaults
+    given = {"mu": 1.25}
+    assert resolve_method_params(family, given, 32) == build_method(family, given, 32).params
+    assert resolve_method_params(family, given, 32)["mu"] == 1.25
+    assert given == {"mu": 1.25}  # not modified
+
+
+def test_resolve_method_params_errors():
+    with pytest.raises(ValueError, match=r"'dgcpn'.*known: djsrh, jdsh, sgrn"):
+        resolve_method_params("dgcpn", {}, 32)
+    with pytest.raises(ValueError, match=r"sgrn: unknown parameter\(s\) alpha"):
+        resolve_method_params("sgrn", {"alpha": 1}, 32)
+    with pytest.raises(ValueError, match=r"k=40 must be smaller than the batch size 32"):
+        resolve_method_params("sgrn", {"k": 40}, 32)
+    resolve_method_params("sgrn", {"k": 40, "knn": False, "gate": False}, 32)
+    resolve_method_params("sgrn", {"k": 40}, None)
+    with pytest.raises(ValueError, match=r"allowed 0 <= omega <= 1"):
+        resolve_method_params("sgrn", {"omega": 2.0}, None)
+    with pytest.raises(ValueError, match=r"left=0\.5 must not exceed right"):
+        resolve_method_params("jdsh", {"left": 0.5, "right": 0.0}, None)
+    with pytest.raises(ValueError, match="batch_size"):
+        resolve_method_params("djsrh", {}, 0)
+    with pytest.raises(ValueError, match="family"):
+        resolve_method_params("sgrn", {"family": "djsrh"}, 32)
+
+
+def test_spec_imports_without_torch():
+    """params.yaml can be checked without torch: spec.py (and sgrn.methods) do not load it."""
+    code = (
+        "import sys, sgrn.methods.spec, sgrn.methods; "
+        "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)[:5]; "
+        "sgrn.methods.spec.resolve_method_params('sgrn', {}, 32); "
+        "assert 'torch' not in sys.modules"
+    )
+    root = pathlib.Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+
+
 def test_params_yaml_blocks_build():
     """The method_params blocks of params.yaml build as they are."""
-    import pathlib
-
     import yaml
 
     path = pathlib.Path(__file__).resolve().parents[1] / "params.yaml"

@@ -1,34 +1,69 @@
 """Methods: each turns a batch's features into target graphs and hash outputs into a loss.
 
 `build_method` maps the `family` of a `method_params` block of params.yaml to its class.
+Importing this package does not import torch (sgrn.methods.spec, the parameter tables, is
+usable without it): the method classes and `FAMILIES` are loaded on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 
-from sgrn.methods.djsrh import DJSRH
-from sgrn.methods.jdsh import JDSH
-from sgrn.methods.sgrn import SGRN
+from sgrn.methods.spec import known_families
 
-FAMILIES = {"sgrn": SGRN, "djsrh": DJSRH, "jdsh": JDSH}
+# family -> (module, class); the modules import torch, so they are imported on demand
+_CLASSES = {
+    "sgrn": ("sgrn.methods.sgrn", "SGRN"),
+    "djsrh": ("sgrn.methods.djsrh", "DJSRH"),
+    "jdsh": ("sgrn.methods.jdsh", "JDSH"),
+}
+_BY_CLASS_NAME = {cls: (mod, cls) for mod, cls in _CLASSES.values()}
 
 
-def build_method(family: str, params: Mapping[str, object] | None, batch_size: int):
+def _load(module: str, cls: str) -> type:
+    return getattr(importlib.import_module(module), cls)
+
+
+def families() -> dict[str, type]:
+    """{family: method class} (imports torch)."""
+    return {family: _load(*_CLASSES[family]) for family in known_families()}
+
+
+def build_method(
+    family: str,
+    params: Mapping[str, object] | None,
+    batch_size: int | None,
+    standardised: tuple[bool, bool] = (False, False),
+):
     """The method of ``family`` built from ``params`` (a `method_params` block).
 
     A ``family`` key inside ``params`` is accepted when it names the same family, so a
-    params.yaml block can be passed as it is.
+    params.yaml block can be passed as it is. ``standardised`` = (image, text): whether each
+    modality's features were z-scored (method.md section 3), recorded with the features.
     """
-    if family not in FAMILIES:
+    if family not in _CLASSES:
         raise ValueError(
-            f"unknown method family {family!r}; known: {', '.join(sorted(FAMILIES))}"
+            f"unknown method family {family!r}; known: {', '.join(known_families())}"
         )
     params = dict(params or {})
     declared = params.pop("family", family)
     if declared != family:
         raise ValueError(f"params name family {declared!r} but {family!r} was asked for")
-    return FAMILIES[family](batch_size=batch_size, **params)
+    cls = _load(*_CLASSES[family])
+    return cls(batch_size=batch_size, standardised=standardised, **params)
 
 
-__all__ = ["DJSRH", "FAMILIES", "JDSH", "SGRN", "build_method"]
+def __getattr__(name: str):
+    if name == "FAMILIES":
+        return families()
+    if name in _BY_CLASS_NAME:
+        return _load(*_BY_CLASS_NAME[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+__all__ = ["DJSRH", "FAMILIES", "JDSH", "SGRN", "build_method", "families"]

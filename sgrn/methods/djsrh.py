@@ -12,37 +12,42 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from sgrn.graphs import cosine_graph, joint_graph, signed
-from sgrn.methods._params import Param, check_batch_size, resolve
+from sgrn.methods.spec import TABLES, check_standardised, resolve_method_params
 from sgrn.methods.losses import code_similarity
 
-PARAMS = {
-    "beta": Param(0.9, low=0, high=1),  # image weight in the joint graph
-    "eta": Param(0.4, low=0, high=1),  # weight of the second-order term S~ S~^T / m
-    "mu": Param(1.5, low=0, low_open=True),  # scale of the target S
-    "lambda1": Param(0.1, low=0),  # image-image term of the loss
-    "lambda2": Param(0.1, low=0),  # text-text term of the loss
-    "standardise": Param(False),  # features were z-scored: C = (1 + cos) / 2 (section 3)
-}
+PARAMS = TABLES["djsrh"]  # the hyper-parameters, with ranges: sgrn/methods/spec.py
 
 
 class DJSRH:
-    """DJSRH's target S = mu S_J and its loss for one batch."""
+    """DJSRH's target S = mu S_J and its loss for one batch.
+
+    ``standardised`` = (image, text): whether each modality's features were z-scored, so
+    that its cosine graph is (1 + cos) / 2 (section 3).
+    """
 
     name = "djsrh"
 
-    def __init__(self, batch_size: int | None = None, **params: object) -> None:
-        check_batch_size(self.name, batch_size)
-        self.params = resolve(self.name, PARAMS, params)
+    def __init__(
+        self,
+        batch_size: int | None = None,
+        *,
+        standardised: tuple[bool, bool] = (False, False),
+        **params: object,
+    ) -> None:
+        self.params = resolve_method_params(self.name, params, batch_size)
+        self.standardised = check_standardised(self.name, standardised)
 
     def __repr__(self) -> str:
-        return f"DJSRH({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+        args = [f"{k}={v!r}" for k, v in self.params.items()]
+        return f"DJSRH({', '.join(args)}, standardised={self.standardised!r})"
 
     @torch.no_grad()
     def targets(self, f_img: Tensor, f_txt: Tensor) -> dict[str, Tensor]:
         """S = mu S_J, and the intra-modal graphs S_I, S_T it is built from, (m, m)."""
         p = self.params
-        s_img = signed(cosine_graph(f_img.detach().float(), standardised=p["standardise"]))
-        s_txt = signed(cosine_graph(f_txt.detach().float(), standardised=p["standardise"]))
+        std_img, std_txt = self.standardised
+        s_img = signed(cosine_graph(f_img.detach().float(), standardised=std_img))
+        s_txt = signed(cosine_graph(f_txt.detach().float(), standardised=std_txt))
         s = p["mu"] * joint_graph(s_img, s_txt, p["beta"], p["eta"])
         return {"S": s, "S_img": s_img, "S_txt": s_txt}
 

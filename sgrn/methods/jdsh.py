@@ -13,26 +13,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from sgrn.graphs import EPS, cosine_graph, signed
-from sgrn.methods._params import Param, check_batch_size, resolve
+from sgrn.methods.spec import TABLES, check_standardised, resolve_method_params
 from sgrn.methods.losses import code_similarity
 
-PARAMS = {
-    "a": Param(0.5, low=0),  # weight of S_I
-    "b": Param(0.1, low=0),  # weight of S_T
-    "l": Param(0.4, low=0),  # weight of the joint-modal term (S_high + S_high^T) / 2
-    "mu": Param(1.4, low=0, low_open=True),  # scale of the target S
-    "intra": Param(0.1, low=0),  # weight of the image-image and text-text terms
-    "l1": Param(0.1, low=0),  # strength of the left-tail (dissimilar) re-weighting
-    "l2": Param(0.2, low=0),  # strength of the right-tail (similar) re-weighting
-    # Tail thresholds and the distribution's extremes, constants fitted by JDSH to S~ on
-    # MIRFlickr with AlexNet features (left = -0.49 - 2 * 0.019, right = -0.49 + 4 * 0.088):
-    # refit them for other features or datasets.
-    "left": Param(-0.528),
-    "right": Param(-0.138),
-    "s_min": Param(-0.52),
-    "s_max": Param(0.68),
-    "standardise": Param(False),  # features were z-scored: C = (1 + cos) / 2 (section 3)
-}
+PARAMS = TABLES["jdsh"]  # the hyper-parameters, with ranges: sgrn/methods/spec.py
 
 
 def joint_modal(s_i: Tensor, s_t: Tensor, a: float, b: float, l: float) -> Tensor:
@@ -55,28 +39,35 @@ def reweight_tails(
 
 
 class JDSH:
-    """JDSH's target S and loss for one batch."""
+    """JDSH's target S and loss for one batch (left <= right is checked in spec.py).
+
+    ``standardised`` = (image, text): whether each modality's features were z-scored, so
+    that its cosine graph is (1 + cos) / 2 (section 3).
+    """
 
     name = "jdsh"
 
-    def __init__(self, batch_size: int | None = None, **params: object) -> None:
-        check_batch_size(self.name, batch_size)
-        p = resolve(self.name, PARAMS, params)
-        if p["left"] > p["right"]:
-            raise ValueError(
-                f"{self.name}: left={p['left']!r} must not exceed right={p['right']!r}"
-            )
-        self.params = p
+    def __init__(
+        self,
+        batch_size: int | None = None,
+        *,
+        standardised: tuple[bool, bool] = (False, False),
+        **params: object,
+    ) -> None:
+        self.params = resolve_method_params(self.name, params, batch_size)
+        self.standardised = check_standardised(self.name, standardised)
 
     def __repr__(self) -> str:
-        return f"JDSH({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+        args = [f"{k}={v!r}" for k, v in self.params.items()]
+        return f"JDSH({', '.join(args)}, standardised={self.standardised!r})"
 
     @torch.no_grad()
     def targets(self, f_img: Tensor, f_txt: Tensor) -> dict[str, Tensor]:
         """S = mu reweight_tails(S~), and the intra-modal graphs S_I, S_T, (m, m)."""
         p = self.params
-        s_img = signed(cosine_graph(f_img.detach().float(), standardised=p["standardise"]))
-        s_txt = signed(cosine_graph(f_txt.detach().float(), standardised=p["standardise"]))
+        std_img, std_txt = self.standardised
+        s_img = signed(cosine_graph(f_img.detach().float(), standardised=std_img))
+        s_txt = signed(cosine_graph(f_txt.detach().float(), standardised=std_txt))
         s = joint_modal(s_img, s_txt, p["a"], p["b"], p["l"])
         s = reweight_tails(s, p["left"], p["right"], p["s_min"], p["s_max"], p["l1"], p["l2"])
         return {"S": p["mu"] * s, "S_img": s_img, "S_txt": s_txt}

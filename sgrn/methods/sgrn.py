@@ -6,25 +6,10 @@ import torch
 from torch import Tensor
 
 from sgrn.graphs import cosine_graph, enhanced_weight, joint_graph, rebase, signed
-from sgrn.methods._params import Param, check_batch_size, resolve
+from sgrn.methods.spec import TABLES, check_standardised, resolve_method_params
 from sgrn.methods.losses import inter_loss, intra_loss
 
-PARAMS = {
-    "knn": Param(True),  # LRGR kNN mask on/off (section 4)
-    "k": Param(10, low=1),  # neighbours per row, self included; < batch size
-    "gate": Param(True),  # LRGR sigmoid gate on/off
-    "gamma": Param(10.0, low=0, low_open=True),  # gate steepness
-    "omega": Param(0.5, low=0, high=1),  # weight of the association graph Q
-    "beta": Param(0.9, low=0, high=1),  # image weight in the joint graph (section 5)
-    "eta": Param(0.4, low=0, high=1),  # weight of the second-order term S~ S~^T / m
-    "mu": Param(1.5, low=0, low_open=True),  # scale of the targets (sections 6, 7)
-    "epsilon": Param(0.3, low=0, high=1),  # GRGR enhanced-weight strength, 0 = off
-    "kappa": Param(5.0, low=0, low_open=True),  # GRGR agreement sharpness
-    "lambda1": Param(0.1, low=0),  # image-image term of L_inter
-    "lambda2": Param(0.1, low=0),  # text-text term of L_inter
-    "xi": Param(0.1, low=0),  # weight of L_intra, 0 = off
-    "standardise": Param(False),  # features were z-scored: C = (1 + cos) / 2 (section 3)
-}
+PARAMS = TABLES["sgrn"]  # the hyper-parameters, with ranges: sgrn/methods/spec.py
 
 
 class SGRN:
@@ -32,34 +17,37 @@ class SGRN:
 
     ``batch_size`` is the number of rows each graph will have (the training batch, or n for
     a global graph); when given, k must be smaller than it (checked only when the kNN mask
-    or the gate, the two users of k, is on).
+    or the gate, the two users of k, is on). ``standardised`` = (image, text): whether each
+    modality's features were z-scored, so that its cosine graph is (1 + cos) / 2 (section 3).
     """
 
     name = "sgrn"
 
-    def __init__(self, batch_size: int | None = None, **params: object) -> None:
-        check_batch_size(self.name, batch_size)
-        p = resolve(self.name, PARAMS, params)
-        if (p["knn"] or p["gate"]) and batch_size is not None and p["k"] >= batch_size:
-            raise ValueError(
-                f"{self.name}: k={p['k']} must be smaller than the batch size {batch_size} "
-                "(k counts neighbours within a batch, self included)"
-            )
-        self.params = p
+    def __init__(
+        self,
+        batch_size: int | None = None,
+        *,
+        standardised: tuple[bool, bool] = (False, False),
+        **params: object,
+    ) -> None:
+        self.params = resolve_method_params(self.name, params, batch_size)
+        self.standardised = check_standardised(self.name, standardised)
 
     def __repr__(self) -> str:
-        return f"SGRN({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+        args = [f"{k}={v!r}" for k, v in self.params.items()]
+        return f"SGRN({', '.join(args)}, standardised={self.standardised!r})"
 
     @torch.no_grad()
     def targets(self, f_img: Tensor, f_txt: Tensor) -> dict[str, Tensor]:
         """S (section 6) and the rebased intra-modal graphs S'_I, S'_T (section 4), (m, m)."""
         p = self.params
 
-        def local_graph(f: Tensor) -> Tensor:
-            c = cosine_graph(f.detach().float(), standardised=p["standardise"])
+        def local_graph(f: Tensor, standardised: bool) -> Tensor:
+            c = cosine_graph(f.detach().float(), standardised=standardised)
             return signed(rebase(c, p["k"], p["gamma"], p["omega"], p["knn"], p["gate"]))
 
-        s_img, s_txt = local_graph(f_img), local_graph(f_txt)
+        std_img, std_txt = self.standardised
+        s_img, s_txt = local_graph(f_img, std_img), local_graph(f_txt, std_txt)
         s_joint = joint_graph(s_img, s_txt, p["beta"], p["eta"])
         w = enhanced_weight(s_img, s_txt, p["kappa"], p["epsilon"])
         return {"S": p["mu"] * (w * s_joint), "S_img": s_img, "S_txt": s_txt}

@@ -1,0 +1,114 @@
+"""The hyper-parameters of every method family, in one place and without torch.
+
+`TABLES` holds, per family, the `method_params` keys of params.yaml with their defaults and
+ranges; `resolve_method_params` validates a block against them. The method classes in
+sgrn/methods take their tables from here, and sgrn/params.py can check a params.yaml
+without importing torch.
+
+Whether features were standardised (method.md section 3) is not a method parameter: it
+belongs to the features and reaches the methods as ``standardised=(image, text)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sgrn.methods._params import Param, check_batch_size, resolve
+
+TABLES: dict[str, dict[str, Param]] = {
+    "sgrn": {
+        "knn": Param(True),  # LRGR kNN mask on/off (section 4)
+        "k": Param(10, low=1),  # neighbours per row, self included; < batch size
+        "gate": Param(True),  # LRGR sigmoid gate on/off
+        "gamma": Param(10.0, low=0, low_open=True),  # gate steepness
+        "omega": Param(0.5, low=0, high=1),  # weight of the association graph Q
+        "beta": Param(0.9, low=0, high=1),  # image weight in the joint graph (section 5)
+        "eta": Param(0.4, low=0, high=1),  # weight of the second-order term S~ S~^T / m
+        "mu": Param(1.5, low=0, low_open=True),  # scale of the targets (sections 6, 7)
+        "epsilon": Param(0.3, low=0, high=1),  # GRGR enhanced-weight strength, 0 = off
+        "kappa": Param(5.0, low=0, low_open=True),  # GRGR agreement sharpness
+        "lambda1": Param(0.1, low=0),  # image-image term of L_inter
+        "lambda2": Param(0.1, low=0),  # text-text term of L_inter
+        "xi": Param(0.1, low=0),  # weight of L_intra, 0 = off
+    },
+    "djsrh": {
+        "beta": Param(0.9, low=0, high=1),  # image weight in the joint graph
+        "eta": Param(0.4, low=0, high=1),  # weight of the second-order term S~ S~^T / m
+        "mu": Param(1.5, low=0, low_open=True),  # scale of the target S
+        "lambda1": Param(0.1, low=0),  # image-image term of the loss
+        "lambda2": Param(0.1, low=0),  # text-text term of the loss
+    },
+    "jdsh": {  # defaults are JDSH's MIRFlickr ones (section 9)
+        "a": Param(0.5, low=0),  # weight of S_I
+        "b": Param(0.1, low=0),  # weight of S_T
+        "l": Param(0.4, low=0),  # weight of the joint-modal term (S_high + S_high^T) / 2
+        "mu": Param(1.4, low=0, low_open=True),  # scale of the target S
+        "intra": Param(0.1, low=0),  # weight of the image-image and text-text terms
+        "l1": Param(0.1, low=0),  # strength of the left-tail (dissimilar) re-weighting
+        "l2": Param(0.2, low=0),  # strength of the right-tail (similar) re-weighting
+        # Tail thresholds and the distribution's extremes, constants fitted by JDSH to S~ on
+        # MIRFlickr with AlexNet features (left = -0.49 - 2 * 0.019, right = -0.49 + 4 * 0.088):
+        # refit them for other features or datasets.
+        "left": Param(-0.528),
+        "right": Param(-0.138),
+        "s_min": Param(-0.52),
+        "s_max": Param(0.68),
+    },
+}
+
+
+def known_families() -> list[str]:
+    """The method families, sorted."""
+    return sorted(TABLES)
+
+
+def check_standardised(family: str, standardised: object) -> tuple[bool, bool]:
+    """``standardised`` as an (image, text) pair of bools; ValueError when it is not one."""
+    if (
+        not isinstance(standardised, (tuple, list))
+        or len(standardised) != 2
+        or not all(isinstance(x, bool) for x in standardised)
+    ):
+        raise ValueError(
+            f"{family}: standardised={standardised!r} must be a pair of booleans "
+            "(image, text)"
+        )
+    return (standardised[0], standardised[1])
+
+
+def resolve_method_params(
+    family: str, given: Mapping[str, object] | None, batch_size: int | None
+) -> dict:
+    """``given`` (a `method_params` block) checked and completed with the defaults of ``family``.
+
+    A ``family`` key in ``given`` is accepted when it names ``family`` (so a params.yaml
+    block can be passed as it is) and is not part of the result. ``batch_size`` is the
+    number of rows each graph will have (None: unchecked); for sgrn, k must be smaller than
+    it when the kNN mask or the gate, the two users of k, is on. For jdsh, left <= right.
+    Raises ValueError naming the family and the offending key.
+    """
+    if family not in TABLES:
+        raise ValueError(
+            f"unknown method family {family!r}; known: {', '.join(known_families())}"
+        )
+    given = dict(given or {})
+    declared = given.pop("family", family)
+    if declared != family:
+        raise ValueError(f"params name family {declared!r} but {family!r} was asked for")
+    check_batch_size(family, batch_size)
+    p = resolve(family, TABLES[family], given)
+    if family == "sgrn":
+        if (p["knn"] or p["gate"]) and batch_size is not None and p["k"] >= batch_size:
+            raise ValueError(
+                f"{family}: k={p['k']} must be smaller than the batch size {batch_size} "
+                "(k counts neighbours within a batch, self included)"
+            )
+    elif family == "jdsh":
+        if p["left"] > p["right"]:
+            raise ValueError(
+                f"{family}: left={p['left']!r} must not exceed right={p['right']!r}"
+            )
+    return p
+
+
+__all__ = ["TABLES", "check_standardised", "known_families", "resolve_method_params"]

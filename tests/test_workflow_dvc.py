@@ -1,0 +1,53 @@
+"""The tiny demo through `dvc repro` and `dvc exp run` in a temporary git repository."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from workflow_utils import BIN, read_params, run, tiny_copy, write_params
+
+pytestmark = pytest.mark.slow
+DVC = str(BIN / "dvc")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tiny_copy(tmp_path_factory.mktemp("dvc"), git=True)
+    run([DVC, "repro"], root)
+    return root
+
+
+def ran_stages(output: str) -> set[str]:
+    return {m.split("@")[0] for m in re.findall(r"Running stage '([^']+)'", output)}
+
+
+def test_repro_produces_the_metrics(project):
+    metrics = json.loads((project / "results/metrics.json").read_text())
+    assert 0 < metrics["demo"]["sgrn"]["b16"]["t2i_map_all"] <= 1
+    assert "Data and pipelines are up to date" in run([DVC, "status"], project).stdout
+
+
+def test_evaluation_change_reruns_evaluate_and_report_only(project):
+    params = read_params(project)
+    params["evaluate"]["topk"] = [1, 5]
+    write_params(project, params)
+    assert ran_stages(run([DVC, "repro"], project).stdout) == {"evaluate", "report"}
+
+
+def test_training_change_leaves_data_steps_alone(project):
+    params = read_params(project)
+    params["train"]["lr_text"] = 0.02
+    write_params(project, params)
+    assert ran_stages(run([DVC, "repro"], project).stdout) == {"train", "encode", "evaluate", "report"}
+
+
+def test_experiment_shows_map_columns(project):
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-q", "-m", "lock"], project)
+    run([DVC, "exp", "run", "-S", "train.epochs=3"], project)
+    table = run([DVC, "exp", "show", "--csv"], project).stdout
+    header = table.splitlines()[0].split(",")
+    assert "demo.sgrn.b16.i2t_map_all" in header and "train.epochs" in header
+    assert any(",3," in line for line in table.splitlines()[1:])

@@ -1,0 +1,94 @@
+"""The tiny demo end to end through Snakemake, in a temporary copy of the project."""
+from __future__ import annotations
+
+import json
+
+import h5py
+import pytest
+
+from workflow_utils import BIN, read_params, run, snakemake_dry_run, tiny_copy, write_params
+
+pytestmark = pytest.mark.slow
+SNAKEMAKE = str(BIN / "snakemake")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tiny_copy(tmp_path_factory.mktemp("smk"), git=True)
+    run([SNAKEMAKE, "--cores", "2"], root)
+    return root
+
+
+def rules_to_run(root) -> set[str]:
+    return {job["rule"] for job in snakemake_dry_run(root)} - {"all"}
+
+
+def test_end_to_end_outputs(project):
+    metrics = json.loads((project / "results/metrics.json").read_text())
+    cell = metrics["demo"]["sgrn"]["b16"]
+    assert set(cell) == {"i2t_map50", "i2t_map_all", "t2i_map50", "t2i_map_all"}
+    assert all(0 < v <= 1 for v in cell.values())
+    assert 0 < metrics["demo"]["label_prior_map_all"] < 1
+    assert "| sgrn | 16 |" in (project / "results/tables/demo.md").read_text()
+    assert (project / "results/tables/demo.csv").read_text().startswith("dataset,method,bits,metric")
+    for kind in ("pr", "topk"):
+        png = project / f"results/plots/demo_b16_{kind}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with h5py.File(project / "results/demo/features.h5") as f:
+        assert f["image"].shape == (300, 4096)
+        assert f.attrs["complete"] and f.attrs["weights"] == "random" and f.attrs["backbone"] == "alexnet"
+    with h5py.File(project / "results/demo/sgrn/b16/s0/codes.h5") as f:
+        assert f["query/image"].shape[1] == 2 and f.attrs["bits"] == 16
+    assert (project / "results/demo/sgrn/b16/s0/live/plots/metrics/loss.tsv").is_file()
+    assert "best validation MAP@all" in (project / "logs/train/demo/sgrn/b16/s0.log").read_text()
+
+
+def test_nothing_to_do_after_a_run(project):
+    assert rules_to_run(project) == set()
+
+
+def test_evaluation_change_reruns_evaluate_and_report_only(project):
+    params = read_params(project)
+    original = dict(params["evaluate"])
+    params["evaluate"]["topk"] = [1, 5]
+    write_params(project, params)
+    try:
+        assert rules_to_run(project) == {"evaluate", "report"}
+    finally:
+        params["evaluate"] = original
+        write_params(project, params)
+
+
+def test_training_change_leaves_data_steps_alone(project):
+    params = read_params(project)
+    params["train"]["lr_text"] = 0.02
+    write_params(project, params)
+    try:
+        assert rules_to_run(project) == {"train", "encode", "evaluate", "report"}
+    finally:
+        params["train"]["lr_text"] = 0.01
+        write_params(project, params)
+    assert rules_to_run(project) == set()
+
+
+def test_config_override_is_refused(project):
+    proc = run([SNAKEMAKE, "-n", "--config", "bits=[8]"], project, check=False)
+    assert proc.returncode != 0
+    assert "overrides are not supported" in proc.stdout + proc.stderr
+
+
+def test_bad_params_stop_before_any_job(project, tmp_path):
+    params = read_params(project)
+    saved = (project / "params.yaml").read_text()
+    params["train"]["epochz"] = 3
+    params["evaluate"]["chunk"] = "big"
+    write_params(project, params)
+    try:
+        proc = run([SNAKEMAKE, "--cores", "1", "--forceall"], project, check=False)
+    finally:
+        (project / "params.yaml").write_text(saved)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "train: Additional properties are not allowed ('epochz' was unexpected)" in out
+    assert "evaluate.chunk: 'big' is not of type 'integer'" in out
+    assert "Forced execution" not in out and "rule download" not in out
