@@ -1,10 +1,21 @@
 #!/usr/bin/env python
 """Step 6, evaluate: MAP@R, MAP@all, precision@K and PR points, I->T and T->I -> JSON."""
+import math
+
 from sgrn.atomic import write_json
 from sgrn.cli import parser, run
 from sgrn.h5 import open_complete
 from sgrn.metrics import evaluate_retrieval, label_prior_map
 from sgrn.params import load_params
+
+
+def without_nan(value):
+    """NaN (an undefined precision) as JSON null, so that the file is strict JSON."""
+    if isinstance(value, dict):
+        return {k: without_nan(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [without_nan(v) for v in value]
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def main(args, log):
@@ -25,7 +36,7 @@ def main(args, log):
     metrics = dict(meta, ties=cfg["ties"],
                    i2t=direction(q["image"], db["text"]), t2i=direction(q["text"], db["image"]),
                    label_prior_map_all=label_prior_map(q["labels"], db["labels"]))
-    write_json(args.out, metrics)
+    write_json(args.out, without_nan(metrics))
     log.info("%s %s %s bits: I->T MAP@all %.4f, T->I MAP@all %.4f (label prior %.4f) -> %s",
              meta.get("dataset"), meta.get("method"), meta.get("bits"), metrics["i2t"]["map@all"],
              metrics["t2i"]["map@all"], metrics["label_prior_map_all"], args.out)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections import defaultdict
 from pathlib import Path
 
@@ -110,7 +111,11 @@ def write_tables(runs: list[dict], out_dir: Path, digits: int = 3) -> None:
 def _mean_curve(group: list[dict], direction: str, x_key: str, y_key: str, part: str):
     xs = group[0][direction][part][x_key] if part == "pr" else [int(k) for k in group[0][direction][part]]
     if part == "pr":
-        ys = np.nanmean([run[direction][part][y_key] for run in group], axis=0)
+        # null (JSON) marks radii where no query retrieves anything: skip them when averaging
+        values = np.array([run[direction][part][y_key] for run in group], dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-null radii stay NaN
+            ys = np.nanmean(values, axis=0)
     else:
         ys = np.mean([list(run[direction][part].values()) for run in group], axis=0)
     return np.asarray(xs), np.asarray(ys, dtype=float)

@@ -6,17 +6,15 @@ import json
 import h5py
 import pytest
 
-from workflow_utils import BIN, read_params, run, snakemake_dry_run, tiny_copy, write_params
+from workflow_utils import BIN, read_params, run, snakemake_dry_run, write_params
 
 pytestmark = pytest.mark.slow
 SNAKEMAKE = str(BIN / "snakemake")
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    root = tiny_copy(tmp_path_factory.mktemp("smk"), git=True)
-    run([SNAKEMAKE, "--cores", "2"], root)
-    return root
+@pytest.fixture
+def project(smk_project):
+    return smk_project
 
 
 def rules_to_run(root) -> set[str]:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from sgrn.features.images import ImageFiles
+from sgrn.features.images import ImageFiles, raise_first_error
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,8 @@ def extract_to(dataset: h5py.Dataset, images: ImageFiles, model: torch.nn.Module
     model = model.to(device).to(memory_format=torch.channels_last)
     start, done, last_report = time.perf_counter(), 0, 0.0
     with torch.inference_mode():
-        for batch in loader:
+        for batch, errors in loader:
+            raise_first_error(errors)
             batch = batch.to(device).contiguous(memory_format=torch.channels_last)
             feats = model(batch).float().cpu().numpy()
             dataset[done:done + len(feats)] = feats.astype(np.float32, copy=False)

@@ -24,23 +24,37 @@ def imagenet_transform(size: int = 224) -> transforms.Compose:
 
 
 class ImageFiles(Dataset):
-    """Images given by paths relative to `root`, in row order."""
+    """Images given by paths relative to `root`, in row order.
 
-    def __init__(self, root: str | Path, paths: list[str], transform=None):
+    Items are (tensor, error): a file that cannot be read yields a blank tensor and the
+    message, so that the main process raises one clean DataError instead of a worker's
+    wrapped traceback (see `raise_first_error`).
+    """
+
+    def __init__(self, root: str | Path, paths: list[str], size: int = 224):
         self.root = Path(root)
         self.paths = paths
-        self.transform = transform or imagenet_transform()
+        self.size = size
+        self.transform = imagenet_transform(size)
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, i: int) -> torch.Tensor:
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, str]:
         path = self.root / self.paths[i]
         try:
             with Image.open(path) as img:
                 img.load()
-                return self.transform(img.convert("RGB"))
+                return self.transform(img.convert("RGB")), ""
         except FileNotFoundError:
-            raise DataError(f"{path}: image of row {i + 1} not found") from None
+            error = f"{path}: image of row {i + 1} not found"
         except (UnidentifiedImageError, OSError, SyntaxError) as err:
-            raise DataError(f"{path}: image of row {i + 1} cannot be decoded as JPEG/PNG ({err})") from None
+            error = f"{path}: image of row {i + 1} cannot be decoded as JPEG/PNG ({err})"
+        return torch.zeros(3, self.size, self.size), error
+
+
+def raise_first_error(errors: list[str]) -> None:
+    failed = [e for e in errors if e]
+    if failed:
+        more = f" (and {len(failed) - 1} more in this batch)" if len(failed) > 1 else ""
+        raise DataError(failed[0] + more)

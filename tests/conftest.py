@@ -1,0 +1,19 @@
+"""Shared fixtures: one tiny demo run through Snakemake, reused by several test modules."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from workflow_utils import BIN, run, tiny_copy  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def smk_project(tmp_path_factory):
+    """A tiny demo (300 pairs, 2 epochs, 16 bits, SGRN) run by `snakemake --cores 2`."""
+    root = tiny_copy(tmp_path_factory.mktemp("smk"), git=True)
+    run([str(BIN / "snakemake"), "--cores", "2"], root)
+    return root

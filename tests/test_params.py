@@ -1,0 +1,66 @@
+"""params.yaml validation: defaults, and bad values refused with a message naming the key."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from sgrn.params import ParamsError, load_params, validate_params
+from workflow_utils import REPO
+
+
+@pytest.fixture
+def params():
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def test_shipped_params_are_valid_and_get_defaults(params):
+    del params["train"]["momentum"]
+    del params["method_params"]["sgrn"]["kappa"]
+    checked = validate_params(params)
+    assert checked["train"]["momentum"] == 0.9
+    assert checked["method_params"]["sgrn"]["kappa"] == 5.0
+    assert "momentum" not in params["train"], "the caller's dict must not be modified"
+
+
+@pytest.mark.parametrize("path, value, message", [
+    (("train", "epochz"), 3, "train: Additional properties are not allowed ('epochz' was unexpected)"),
+    (("surprise",), 1, "<top level>: Additional properties are not allowed ('surprise' was unexpected)"),
+    (("train", "epochs"), "ten", "train.epochs: 'ten' is not of type 'integer'"),
+    (("train", "epochs"), 0, "train.epochs: 0 is less than the minimum of 1"),
+    (("train", "lr_image"), -0.1, "train.lr_image: -0.1 is less than or equal to the minimum of 0"),
+    (("bits",), [12], "bits.0: 12 is not a multiple of 8"),
+    (("bits",), [512], "bits.0: 512 is greater than the maximum of 256"),
+    (("bits",), [0], "bits.0: 0 is less than the minimum of 8"),
+    (("evaluate", "ties"), "random", "evaluate.ties: 'random' is not one of ['stable']"),
+    (("train", "device"), "gpu0", "train.device: 'gpu0' does not match"),
+    (("method_params", "sgrn", "k"), 32, "method_params.sgrn: sgrn: k=32 must be smaller than the batch size 32"),
+    (("method_params", "sgrn", "omega"), 1.5, "method_params.sgrn: sgrn: parameter omega=1.5 is out of range"),
+    (("method_params", "sgrn", "standardise"), True, "method_params.sgrn: sgrn: unknown parameter(s) standardise"),
+    (("method_params", "sgrn", "family"), "sgrm", "unknown method family 'sgrm'"),
+    (("methods",), ["sgrn", "nope"], "methods lists 'nope' but method_params.nope is missing"),
+    (("datasets",), ["demo", "other"], "datasets lists 'other' but download.other is missing"),
+])
+def test_bad_values_are_refused_naming_the_key(params, path, value, message):
+    bad = copy.deepcopy(params)
+    node = bad
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(ParamsError) as err:
+        validate_params(bad, source="params.yaml")
+    assert message in str(err.value)
+    assert str(err.value).startswith("params.yaml: ")
+
+
+def test_load_params_errors_name_the_file(tmp_path):
+    with pytest.raises(ParamsError, match="parameters file not found"):
+        load_params(tmp_path / "missing.yaml")
+    bad = tmp_path / "params.yaml"
+    bad.write_text("train: [unclosed\n")
+    with pytest.raises(ParamsError, match=f"{bad}: not valid YAML"):
+        load_params(bad)
+    bad.write_text("- a list\n")
+    with pytest.raises(ParamsError, match="expected a mapping at the top level"):
+        load_params(bad)

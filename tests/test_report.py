@@ -1,0 +1,57 @@
+"""Aggregation over seeds, tables and the missing-evaluation error."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sgrn.data.errors import DataError
+from sgrn.report import aggregate, evaluation_path, load_runs, write_plots, write_tables
+
+
+def fake_run(seed, i2t, t2i):
+    def direction(v):
+        return {"map@50": v + 0.1, "map@all": v, "p@k": {"1": v, "10": v / 2},
+                "pr": {"radius": [0, 1, 2], "precision": [1.0, 0.8, None], "recall": [0.1, 0.5, 1.0]}}
+    return {"i2t": direction(i2t), "t2i": direction(t2i), "label_prior_map_all": 0.3,
+            "ties": "stable", "best_epoch": 5 + seed}
+
+
+PARAMS = {"datasets": ["demo"], "methods": ["sgrn"], "bits": [16], "seeds": [0, 1]}
+
+
+@pytest.fixture
+def runs(tmp_path):
+    for seed, (a, b) in enumerate([(0.4, 0.5), (0.6, 0.7)]):
+        path = evaluation_path(tmp_path, "demo", "sgrn", 16, seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(fake_run(seed, a, b)))
+    return load_runs(tmp_path, PARAMS)
+
+
+def test_means_and_stds_over_seeds(runs):
+    cell = aggregate(runs)["demo"]["sgrn"]["b16"]
+    assert cell["i2t_map_all"] == pytest.approx(0.5)
+    assert cell["i2t_map_all_std"] == pytest.approx(0.1)
+    assert cell["t2i_map50"] == pytest.approx(0.7)
+    assert set(cell) == {f"{d}_{m}{s}" for d in ("i2t", "t2i") for m in ("map50", "map_all") for s in ("", "_std")}
+    assert aggregate(runs)["demo"]["label_prior_map_all"] == 0.3
+
+
+def test_one_seed_has_no_std(runs):
+    cell = aggregate(runs[:1])["demo"]["sgrn"]["b16"]
+    assert "i2t_map_all_std" not in cell and cell["i2t_map_all"] == pytest.approx(0.4)
+
+
+def test_tables_and_plots(runs, tmp_path):
+    write_tables(runs, tmp_path / "tables", digits=3)
+    md = (tmp_path / "tables/demo.md").read_text()
+    assert "| sgrn | 16 | 0.600 ± 0.100 | 0.500 ± 0.100 | 0.700 ± 0.100 | 0.600 ± 0.100 | 2 | 5,6 |" in md
+    assert "Label prior" in md
+    write_plots(runs, tmp_path / "plots")
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["demo_b16_pr.png", "demo_b16_topk.png"]
+
+
+def test_missing_evaluation_is_named(tmp_path):
+    with pytest.raises(DataError, match=r"demo/sgrn/b16/s0.json: evaluation of demo/sgrn/16 bits/seed 0 not found"):
+        load_runs(tmp_path, PARAMS)
