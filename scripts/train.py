@@ -16,7 +16,7 @@ def main(args, log):
     if args.method not in params["method_params"]:
         raise FileNotFoundError(f"{args.params}: method_params.{args.method} not found "
                                 f"(known: {sorted(params['method_params'])})")
-    family, hyper = method_config(params, args.method)
+    family, hyper = method_config(params, args.method, args.dataset)
     cfg = TrainConfig(**params["train"])
     feats = load_features(args.features)
     # Outside `dvc repro`, dvclive must neither rewrite dvc.yaml nor create experiments.

@@ -61,22 +61,32 @@ def _check_cross_fields(params: dict, source: str) -> None:
                 raise ParamsError(
                     f"{source}: datasets lists '{dataset}' but {section}.{dataset} is missing "
                     f"(known: {sorted(params[section])})")
-    from sgrn.methods.spec import resolve_method_params  # torch-free
-
     batch_size = params["train"]["batch_size"]
     for name, block in params["method_params"].items():
         config = dict(block)
         family = config.pop("family")
-        try:
-            resolved = resolve_method_params(family, config, batch_size=batch_size)
-        except ValueError as err:
-            raise ParamsError(f"{source}: method_params.{name}: {err}") from None
+        per_dataset = config.pop("per_dataset", {})
+        resolved = _resolve(family, config, batch_size, f"{source}: method_params.{name}")
+        for dataset, values in per_dataset.items():
+            _resolve(family, {**config, **values}, batch_size,
+                     f"{source}: method_params.{name}.per_dataset.{dataset}")
         params["method_params"][name] = {"family": family, **resolved}
+        if per_dataset:
+            params["method_params"][name]["per_dataset"] = per_dataset
     for name in params["methods"]:
         if name not in params["method_params"]:
             raise ParamsError(
                 f"{source}: methods lists '{name}' but method_params.{name} is missing "
                 f"(known: {sorted(params['method_params'])})")
+
+
+def _resolve(family: str, values: dict, batch_size: int, where: str) -> dict:
+    from sgrn.methods.spec import resolve_method_params  # torch-free
+
+    try:
+        return resolve_method_params(family, values, batch_size=batch_size)
+    except ValueError as err:
+        raise ParamsError(f"{where}: {err}") from None
 
 
 def load_params(path: str | Path = "params.yaml") -> dict:
@@ -91,9 +101,10 @@ def load_params(path: str | Path = "params.yaml") -> dict:
     return validate_params(raw, source=str(path))
 
 
-def method_config(params: dict, method: str) -> tuple[str, dict]:
-    """(family, hyper-parameters) of a method name listed in params."""
+def method_config(params: dict, method: str, dataset: str) -> tuple[str, dict]:
+    """(family, hyper-parameters) of a method on a dataset, its per-dataset values applied."""
     config = dict(params["method_params"][method])
+    config.update(config.pop("per_dataset", {}).get(dataset, {}))
     return config.pop("family"), config
 
 

@@ -67,6 +67,30 @@ def validation_map(img_net, txt_net, feats: Features, device: torch.device) -> d
     return {"val_i2t_map_all": i2t, "val_t2i_map_all": t2i, "val_map_all": (i2t + t2i) / 2}
 
 
+class TargetSource:
+    """Target graphs of a batch: from the batch itself, or sliced from one global graph.
+
+    With `global_graph` (DGCPN style, any method), the targets are computed once over all n
+    training pairs and each batch takes its rows and columns; a neighbourhood size `k` is
+    then scaled to the same fraction of n as k is of the batch (method.md section 4).
+    """
+
+    def __init__(self, family, method_params, x_img, x_txt, batch_size, standardised):
+        params = dict(method_params)
+        self.is_global = bool(params.get("global_graph", False))
+        n = len(x_img)
+        if self.is_global and "k" in params:
+            params["k"] = max(1, min(n - 1, round(params["k"] * n / batch_size)))
+        self.method = build_method(family, params, batch_size=n if self.is_global else batch_size,
+                                   standardised=standardised)
+        self.full = self.method.targets(x_img, x_txt) if self.is_global else None
+
+    def __call__(self, batch: torch.Tensor, f_img: torch.Tensor, f_txt: torch.Tensor) -> dict:
+        if self.full is None:
+            return self.method.targets(f_img, f_txt)
+        return {name: graph[batch][:, batch] for name, graph in self.full.items()}
+
+
 def train(feats: Features, family: str, method_params: dict, bits: int, seed: int, cfg: TrainConfig,
           on_epoch: Callable[[int, dict[str, float]], None] | None = None) -> dict:
     """Train one model; returns the checkpoint dict of the best epoch on validation MAP."""
@@ -74,14 +98,13 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     device = pick_device(cfg.device)
     torch.manual_seed(seed)
     np.random.seed(seed)
-    method = build_method(family, method_params, batch_size=cfg.batch_size, standardised=feats.standardised)
-
     train_idx = feats.split["train"]
     if len(train_idx) < cfg.batch_size:
         raise ValueError(f"train.batch_size={cfg.batch_size} is larger than the training set "
                          f"({len(train_idx)} pairs)")
     x_img = torch.from_numpy(feats.image[train_idx]).to(device)
     x_txt = torch.from_numpy(feats.text[train_idx]).to(device)
+    batch_targets = TargetSource(family, method_params, x_img, x_txt, cfg.batch_size, feats.standardised)
     d_img, d_txt = feats.dims
     img_net = ImageHashNet(d_img, bits).to(device)
     txt_net = TextHashNet(d_txt, bits, hidden=cfg.text_hidden).to(device)
@@ -100,8 +123,8 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
         for step in range(steps_per_epoch):
             batch = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             f_img, f_txt = x_img[batch], x_txt[batch]
-            targets = method.targets(f_img, f_txt)
-            loss, terms = method.loss(img_net(f_img, alpha), txt_net(f_txt, alpha), targets)
+            targets = batch_targets(batch, f_img, f_txt)
+            loss, terms = batch_targets.method.loss(img_net(f_img, alpha), txt_net(f_txt, alpha), targets)
             opt_img.zero_grad(set_to_none=True)
             opt_txt.zero_grad(set_to_none=True)
             loss.backward()

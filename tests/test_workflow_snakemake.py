@@ -38,6 +38,7 @@ def test_end_to_end_outputs(project):
     with h5py.File(project / "results/demo/sgrn/b16/s0/codes.h5") as f:
         assert f["query/image"].shape[1] == 2 and f.attrs["bits"] == 16
     assert (project / "results/demo/sgrn/b16/s0/live/plots/metrics/loss.tsv").is_file()
+    assert json.loads((project / "results/demo/sgrn/b16/s0/live/metrics.json").read_text())["step"] >= 1
     assert "best validation MAP@all" in (project / "logs/train/demo/sgrn/b16/s0.log").read_text()
 
 

@@ -17,6 +17,8 @@ from sgrn.methods._params import Param, check_batch_size, resolve
 
 TABLES: dict[str, dict[str, Param]] = {
     "sgrn": {
+        # targets from one graph over the whole training set, sliced per batch (consumed by the trainer)
+        "global_graph": Param(False),
         "knn": Param(True),  # LRGR kNN mask on/off (section 4)
         "k": Param(10, low=1),  # neighbours per row, self included; < batch size
         "gate": Param(True),  # LRGR sigmoid gate on/off
@@ -32,6 +34,8 @@ TABLES: dict[str, dict[str, Param]] = {
         "xi": Param(0.1, low=0),  # weight of L_intra, 0 = off
     },
     "djsrh": {
+        # targets from one graph over the whole training set, sliced per batch (consumed by the trainer)
+        "global_graph": Param(False),
         "beta": Param(0.9, low=0, high=1),  # image weight in the joint graph
         "eta": Param(0.4, low=0, high=1),  # weight of the second-order term S~ S~^T / m
         "mu": Param(1.5, low=0, low_open=True),  # scale of the target S
@@ -39,6 +43,8 @@ TABLES: dict[str, dict[str, Param]] = {
         "lambda2": Param(0.1, low=0),  # text-text term of the loss
     },
     "jdsh": {  # defaults are JDSH's MIRFlickr ones (section 9)
+        # targets from one graph over the whole training set, sliced per batch (consumed by the trainer)
+        "global_graph": Param(False),
         "a": Param(0.5, low=0),  # weight of S_I
         "b": Param(0.1, low=0),  # weight of S_T
         "l": Param(0.4, low=0),  # weight of the joint-modal term (S_high + S_high^T) / 2
@@ -53,6 +59,18 @@ TABLES: dict[str, dict[str, Param]] = {
         "right": Param(-0.138),
         "s_min": Param(-0.52),
         "s_max": Param(0.68),
+    },
+    "dgcpn": {  # DGCPN (AAAI 2021), method.md section 9; defaults are DGCPN's
+        # targets from one graph over the whole training set, sliced per batch (consumed by the trainer)
+        "global_graph": Param(True),
+        # rows kept per row of S_pair: k = round(k_fraction * m), at least 1 (2,000 of 5,000);
+        # 1 keeps every edge (no sparsification)
+        "k_fraction": Param(0.4, low=0, high=1, low_open=True),
+        "a1": Param(0.01, low=0, high=1),  # text weight in S_pair = a1 C_T + (1 - a1) C_I
+        "a2": Param(0.3, low=0, high=1),  # weight of the neighbour coherence in S
+        "mu": Param(1.5, low=0, low_open=True),  # scale of the target S (as DJSRH's mu)
+        "gamma_c": Param(0.1, low=0),  # weight of the consistency terms, 0 = off
+        "half_binary": Param(0.5, low=0),  # weight of the half-binary terms, 0 = off
     },
 }
 

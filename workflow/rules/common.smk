@@ -1,6 +1,7 @@
 # Helpers shared by the rules: validated params, output paths, code dependencies.
 # Rules never read `config` in their bodies; they get values through these helpers.
 import glob
+import os
 
 import yaml
 from snakemake.exceptions import WorkflowError

@@ -7,17 +7,19 @@ rule train:
         features=FEATURES,
     output:
         model=f"{RUN}/model.pt",
-        live=directory(f"{RUN}/live"),
+        summary=f"{RUN}/live/metrics.json",
+        curves=directory(f"{RUN}/live/plots/metrics"),
     params:
         train=section("train"),
         method=section("method_params", "{method}"),
+        live=lambda wildcards, output: os.path.dirname(output.summary),
     threads: 2
     log:
         "logs/train/{dataset}/{method}/b{bits}/s{seed}.log",
     benchmark:
         "benchmarks/runs/train/{dataset}/{method}/b{bits}/s{seed}.tsv"
     shell:
-        "python scripts/train.py --dataset {wildcards.dataset} --method {wildcards.method} --bits {wildcards.bits} --seed {wildcards.seed} --features {input.features} --out {output.model} --live {output.live} --log {log}"
+        "python scripts/train.py --dataset {wildcards.dataset} --method {wildcards.method} --bits {wildcards.bits} --seed {wildcards.seed} --features {input.features} --out {output.model} --live {params.live} --log {log}"
 
 
 rule encode:
