@@ -17,6 +17,7 @@ class Features:
     split: dict[str, np.ndarray]
     dataset: str
     standardised: tuple[bool, bool] = (False, False)  # (image, text) z-scored at extraction
+    source: str = ""  # provenance of the file (step and params hash), for resume checks
 
     @property
     def dims(self) -> tuple[int, int]:
@@ -33,4 +34,5 @@ def load_features(path: str | Path) -> Features:
             dataset=str(f.attrs["dataset"]),
             standardised=(bool(f.attrs.get("image_standardised", False)),
                           bool(f.attrs.get("text_standardised", False))),
+            source=f"{f.attrs.get('step')}:{f.attrs.get('params_hash')}:{f['image'].shape}",
         )

@@ -32,6 +32,7 @@ class TrainConfig:
     alpha: str = "sqrt_epoch"
     text_hidden: int = 4096
     validate_every: int = 5
+    checkpoint_every: int = 5
     device: str = "auto"
     num_threads: int = 2
 
@@ -92,8 +93,16 @@ class TargetSource:
 
 
 def train(feats: Features, family: str, method_params: dict, bits: int, seed: int, cfg: TrainConfig,
-          on_epoch: Callable[[int, dict[str, float]], None] | None = None) -> dict:
-    """Train one model; returns the checkpoint dict of the best epoch on validation MAP."""
+          on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+          resume: dict | None = None, save_state: Callable[[dict], None] | None = None) -> dict:
+    """Train one model; returns the checkpoint dict of the best epoch on validation MAP.
+
+    Every `cfg.checkpoint_every` epochs the whole training state (nets, optimisers, epoch,
+    RNG states, best model so far, per-epoch records) goes to `save_state`; passing such a
+    state back as `resume` continues exactly where it stopped, so an interrupted run ends
+    with the same model as an uninterrupted one. `on_epoch` is called for every epoch, the
+    resumed ones included (replayed from the state), so curves are always complete.
+    """
     torch.set_num_threads(cfg.num_threads)
     device = pick_device(cfg.device)
     torch.manual_seed(seed)
@@ -113,8 +122,22 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     shuffle = torch.Generator().manual_seed(seed)
 
     best: dict | None = None
+    history: list[dict[str, float]] = []
+    if resume is not None:
+        img_net.load_state_dict(resume["image"])
+        txt_net.load_state_dict(resume["text"])
+        opt_img.load_state_dict(resume["opt_img"])
+        opt_txt.load_state_dict(resume["opt_txt"])
+        shuffle.set_state(resume["shuffle"])
+        torch.set_rng_state(resume["torch_rng"])
+        np.random.set_state(resume["numpy_rng"])
+        best, history = resume["best"], list(resume["history"])
+        log.info("resuming after epoch %d of %d", len(history), cfg.epochs)
+        for epoch, record in enumerate(history):
+            if on_epoch:
+                on_epoch(epoch, record)
     steps_per_epoch = len(train_idx) // cfg.batch_size  # drop_last
-    for epoch in range(cfg.epochs):
+    for epoch in range(len(history), cfg.epochs):
         img_net.train(), txt_net.train()
         alpha = alpha_at(cfg.alpha, epoch)
         order = torch.randperm(len(train_idx), generator=shuffle).to(device)
@@ -144,8 +167,14 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
                         "text": copy.deepcopy(txt_net.state_dict())}
             log.info("epoch %d/%d loss %.4f val MAP@all %.4f (best %.4f at epoch %d)", epoch + 1,
                      cfg.epochs, record["loss"], record["val_map_all"], best["val_map_all"], best["epoch"])
+        history.append(record)
         if on_epoch:
             on_epoch(epoch, record)
+        if save_state and (epoch + 1) % cfg.checkpoint_every == 0 and not last:
+            save_state({"image": img_net.state_dict(), "text": txt_net.state_dict(),
+                        "opt_img": opt_img.state_dict(), "opt_txt": opt_txt.state_dict(),
+                        "shuffle": shuffle.get_state(), "torch_rng": torch.get_rng_state(),
+                        "numpy_rng": np.random.get_state(), "best": best, "history": history})
 
     return {
         "format": "sgrn-checkpoint-1",
@@ -179,3 +208,22 @@ def save_checkpoint(checkpoint: dict, path: str | Path) -> None:
 
     with atomic_path(path) as tmp:
         torch.save(checkpoint, tmp)
+
+
+def load_train_state(path: Path, identity: str) -> dict | None:
+    """The saved training state at `path` if it belongs to this exact run, else None."""
+    if not path.is_file():
+        return None
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # a state file cut short by a crash: start again
+        log.warning("%s: unreadable training state (%s); starting from scratch", path, err)
+        return None
+    if saved.get("identity") != identity:
+        log.warning("%s: training state of other params or features; starting from scratch", path)
+        return None
+    return saved["state"]
+
+
+def save_train_state(path: Path, identity: str, state: dict) -> None:
+    save_checkpoint({"identity": identity, "state": state}, path)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from sgrn.graphs import cosine_graph, signed
-from sgrn.methods import DJSRH, FAMILIES, JDSH, SGRN, build_method
+from sgrn.methods import DGCPN, DJSRH, FAMILIES, JDSH, SGRN, build_method
 from sgrn.methods.spec import TABLES, known_families, resolve_method_params
 
 M, BITS = 16, 12
@@ -93,7 +93,7 @@ def test_bad_standardised(cls, bad):
         cls(standardised=bad)
 
 
-@pytest.mark.parametrize("family", ["sgrn", "djsrh", "jdsh"])
+@pytest.mark.parametrize("family", ["sgrn", "djsrh", "jdsh", "dgcpn"])
 def test_standardise_is_no_longer_a_method_parameter(family):
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) standardise"):
         build_method(family, {"standardise": True}, 32)
@@ -194,8 +194,20 @@ def test_k_must_be_smaller_than_batch():
         SGRN(batch_size=0)
 
 
+def test_k_is_checked_against_the_rows_of_a_global_graph():
+    """With global_graph the trainer passes n (the training pairs) as batch_size: k is then
+    checked against n, in resolve_method_params, which the methods use."""
+    with pytest.raises(ValueError, match=r"k=40 must be smaller than the batch size 32"):
+        resolve_method_params("sgrn", {"global_graph": True, "k": 40}, 32)
+    p = resolve_method_params("sgrn", {"global_graph": True, "k": 40}, 630)
+    assert p["global_graph"] is True and p["k"] == 40
+    assert build_method("sgrn", p, 630).params == p
+    with pytest.raises(ValueError, match=r"k=630 must be smaller than the batch size 630"):
+        SGRN(batch_size=630, global_graph=True, k=630)
+
+
 def test_registry():
-    assert FAMILIES == {"sgrn": SGRN, "djsrh": DJSRH, "jdsh": JDSH}
+    assert FAMILIES == {"sgrn": SGRN, "djsrh": DJSRH, "jdsh": JDSH, "dgcpn": DGCPN}
     assert known_families() == sorted(FAMILIES) == sorted(TABLES)
     m = build_method("sgrn", {"family": "sgrn", "omega": 0.25}, 32)
     assert isinstance(m, SGRN) and m.params["omega"] == 0.25 and m.params["k"] == 10
@@ -203,13 +215,13 @@ def test_registry():
     m = build_method("djsrh", {}, 32, standardised=(True, False))
     assert isinstance(m, DJSRH) and m.standardised == (True, False)
     assert isinstance(build_method("djsrh", None, 32), DJSRH)
-    with pytest.raises(ValueError, match=r"'dgcpn'.*known: djsrh, jdsh, sgrn"):
-        build_method("dgcpn", {}, 32)
+    with pytest.raises(ValueError, match=r"'nosuch'.*known: dgcpn, djsrh, jdsh, sgrn"):
+        build_method("nosuch", {}, 32)
     with pytest.raises(ValueError, match="family"):
         build_method("sgrn", {"family": "djsrh"}, 32)
 
 
-@pytest.mark.parametrize("family", ["sgrn", "djsrh", "jdsh"])
+@pytest.mark.parametrize("family", ["sgrn", "djsrh", "jdsh", "dgcpn"])
 def test_resolve_method_params_is_what_the_method_uses(family):
     defaults = {name: p.default for name, p in TABLES[family].items()}
     assert resolve_method_params(family, {}, 32) == defaults
@@ -219,11 +231,12 @@ def test_resolve_method_params_is_what_the_method_uses(family):
     assert resolve_method_params(family, given, 32) == build_method(family, given, 32).params
     assert resolve_method_params(family, given, 32)["mu"] == 1.25
     assert given == {"mu": 1.25}  # not modified
+    assert defaults["global_graph"] is (family == "dgcpn")
 
 
 def test_resolve_method_params_errors():
-    with pytest.raises(ValueError, match=r"'dgcpn'.*known: djsrh, jdsh, sgrn"):
-        resolve_method_params("dgcpn", {}, 32)
+    with pytest.raises(ValueError, match=r"'nosuch'.*known: dgcpn, djsrh, jdsh, sgrn"):
+        resolve_method_params("nosuch", {}, 32)
     with pytest.raises(ValueError, match=r"sgrn: unknown parameter\(s\) alpha"):
         resolve_method_params("sgrn", {"alpha": 1}, 32)
     with pytest.raises(ValueError, match=r"k=40 must be smaller than the batch size 32"):

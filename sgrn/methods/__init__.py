@@ -17,6 +17,7 @@ _CLASSES = {
     "sgrn": ("sgrn.methods.sgrn", "SGRN"),
     "djsrh": ("sgrn.methods.djsrh", "DJSRH"),
     "jdsh": ("sgrn.methods.jdsh", "JDSH"),
+    "dgcpn": ("sgrn.methods.dgcpn", "DGCPN"),
 }
 _BY_CLASS_NAME = {cls: (mod, cls) for mod, cls in _CLASSES.values()}
 
@@ -66,4 +67,4 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *__all__])
 
 
-__all__ = ["DJSRH", "FAMILIES", "JDSH", "SGRN", "build_method", "families"]
+__all__ = ["DGCPN", "DJSRH", "FAMILIES", "JDSH", "SGRN", "build_method", "families"]

@@ -11,6 +11,7 @@ belongs to the features and reaches the methods as ``standardised=(image, text)`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from sgrn.methods._params import Param, check_batch_size, resolve
@@ -63,16 +64,21 @@ TABLES: dict[str, dict[str, Param]] = {
     "dgcpn": {  # DGCPN (AAAI 2021), method.md section 9; defaults are DGCPN's
         # targets from one graph over the whole training set, sliced per batch (consumed by the trainer)
         "global_graph": Param(True),
-        # rows kept per row of S_pair: k = round(k_fraction * m), at least 1 (2,000 of 5,000);
-        # 1 keeps every edge (no sparsification)
+        # edges kept per row of S_pair, as a fraction of the m rows: k = neighbour_count(k_fraction,
+        # m), at least 1, self included (DGCPN: 2,000 of 5,000); 1 keeps every edge
         "k_fraction": Param(0.4, low=0, high=1, low_open=True),
         "a1": Param(0.01, low=0, high=1),  # text weight in S_pair = a1 C_T + (1 - a1) C_I
         "a2": Param(0.3, low=0, high=1),  # weight of the neighbour coherence in S
         "mu": Param(1.5, low=0, low_open=True),  # scale of the target S (as DJSRH's mu)
-        "gamma_c": Param(0.1, low=0),  # weight of the consistency terms, 0 = off
-        "half_binary": Param(0.5, low=0),  # weight of the half-binary terms, 0 = off
+        "gamma_c": Param(0.1, low=0),  # weight of the consistency terms, 0 = off [ours]
+        "half_binary": Param(0.5, low=0),  # weight of the half-binary terms, 0 = off [ours]
     },
 }
+
+
+def neighbour_count(k_fraction: float, m: int) -> int:
+    """DGCPN's k for a graph of ``m`` rows: k_fraction * m rounded half up, within [1, m]."""
+    return min(m, max(1, math.floor(k_fraction * m + 0.5)))
 
 
 def known_families() -> list[str]:
@@ -101,8 +107,12 @@ def resolve_method_params(
 
     A ``family`` key in ``given`` is accepted when it names ``family`` (so a params.yaml
     block can be passed as it is) and is not part of the result. ``batch_size`` is the
-    number of rows each graph will have (None: unchecked); for sgrn, k must be smaller than
-    it when the kNN mask or the gate, the two users of k, is on. For jdsh, left <= right.
+    number of rows each graph will have (None: unchecked): the training batch, or the
+    number n of training pairs when ``global_graph`` is true (the trainer then builds one
+    graph over all n and slices it per batch). For sgrn, k must be smaller than it when the
+    kNN mask or the gate, the two users of k, is on. For dgcpn, k is the fraction
+    k_fraction of the rows (`neighbour_count`), at most all of them, so any batch size
+    fits. For jdsh, left <= right.
     Raises ValueError naming the family and the offending key.
     """
     if family not in TABLES:
@@ -129,4 +139,10 @@ def resolve_method_params(
     return p
 
 
-__all__ = ["TABLES", "check_standardised", "known_families", "resolve_method_params"]
+__all__ = [
+    "TABLES",
+    "check_standardised",
+    "known_families",
+    "neighbour_count",
+    "resolve_method_params",
+]

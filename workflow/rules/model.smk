@@ -1,6 +1,11 @@
 # Model steps, one job per dataset x method x bits x seed: train -> encode -> evaluate.
 
 
+# evaluate takes seconds: on a cluster it runs on the submit host, not as a SLURM job.
+localrules:
+    evaluate,
+
+
 rule train:
     input:
         code("scripts/train.py", "sgrn/train.py", "sgrn/nets.py", "sgrn/graphs.py", "sgrn/methods"),

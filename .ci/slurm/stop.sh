@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Stop the daemons that start.sh started, by pid file (never by name), newest first.
+set -uo pipefail
+STARTED=/run/slurm/started
+[ -f "$STARTED" ] || exit 0
+for pidfile in $(tac "$STARTED"); do
+  [ -f "$pidfile" ] || continue
+  pid=$(cat "$pidfile")
+  kill "$pid" 2>/dev/null || continue
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  echo "stopped $(basename "$pidfile" .pid) ($pid)"
+done
+rm -f "$STARTED"
