@@ -16,19 +16,7 @@ import json
 import subprocess
 import sys
 
-import numpy as np
-
-
-def synthetic_features(n: int, seed: int = 0):
-    from sgrn.featurefile import Features
-
-    rng = np.random.default_rng(seed)
-    labels = (rng.random((n, 24)) < 0.15).astype(np.uint8)
-    image = np.maximum(rng.normal(size=(n, 4096)), 0).astype(np.float32)
-    text = (rng.random((n, 1386)) < 0.005).astype(np.float32)
-    idx = np.arange(n)
-    split = {"train": idx, "database": idx, "query": idx[:10], "validation": idx[:100]}
-    return Features(image=image, text=text, labels=labels, split=split, dataset="synthetic")
+from synthetic import synthetic_features
 
 
 def one(method: str, n: int, epochs: int, threads: int) -> dict:

@@ -153,7 +153,7 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
             loss.backward()
             opt_img.step()
             opt_txt.step()
-            totals["loss"] = totals.get("loss", 0.0) + float(loss)
+            totals["loss"] = totals.get("loss", 0.0) + float(loss.detach())
             for name, value in terms.items():
                 totals[name] = totals.get(name, 0.0) + float(value)
         record = {name: value / steps_per_epoch for name, value in totals.items()}

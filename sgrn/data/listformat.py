@@ -8,6 +8,7 @@ optional vocabulary is read from ``vocab.txt`` or ``Concepts/TagList.txt``.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
@@ -22,6 +23,8 @@ LABELS_FILE = "all_labels.txt"
 VOCAB_FILES = ("vocab.txt", "Concepts/TagList.txt")
 
 MISSING_IMAGES = ("error", "skip", "ignore")
+TEXT_KINDS = ("tags", "words")
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 ROWS_WITHOUT_LABEL = ("error", "skip")
 _ZERO_ONE = frozenset(("0", "1"))
 
@@ -56,6 +59,8 @@ def read_list_dataset(
     missing_images: str = "error",
     rows_without_label: str = "error",
     n_labels: int | None = None,
+    image_root: Path | None = None,
+    text: str = "tags",
 ) -> ListDataset:
     """Read and validate a list-format dataset under ``root``.
 
@@ -63,7 +68,11 @@ def read_list_dataset(
     rows, counted in ``skipped_missing_images``) or "ignore" (keep every row, no check).
     rows_without_label: "error" or "skip" (counted in ``skipped_without_label``); applied
     before the image check. n_labels: the expected label width; by default that of line 1.
+    image_root: the folder image paths are relative to (default ``root``). text: "tags"
+    (comma-separated tags) or "words" (free text such as captions, split into words).
     """
+    if text not in TEXT_KINDS:
+        raise ValueError(f"text must be one of {TEXT_KINDS}, got {text!r}")
     if missing_images not in MISSING_IMAGES:
         raise ValueError(f"missing_images must be one of {MISSING_IMAGES}, got {missing_images!r}")
     if rows_without_label not in ROWS_WITHOUT_LABEL:
@@ -71,6 +80,7 @@ def read_list_dataset(
             f"rows_without_label must be one of {ROWS_WITHOUT_LABEL}, got {rows_without_label!r}"
         )
     root = Path(root)
+    image_root = root if image_root is None else Path(image_root)
     if (tags_file == TAGS_FILE and not (root / TAGS_FILE).is_file()
             and (root / TAGS_FALLBACK).is_file()):
         tags_file = TAGS_FALLBACK
@@ -87,7 +97,7 @@ def read_list_dataset(
             )
 
     image_paths = [check_image_path(p.strip(), IMAGES_FILE, i + 1) for i, p in enumerate(img_lines)]
-    tags = [split_tags(line) for line in tag_lines]
+    tags = [split_tags(line) if text == "tags" else split_words(line) for line in tag_lines]
     labels = parse_labels(label_lines, LABELS_FILE, n_labels)
     vocab = read_vocab(root)
 
@@ -102,21 +112,21 @@ def read_list_dataset(
     skipped_missing = 0
     if missing_images != "ignore":
         for i in np.flatnonzero(keep):
-            if (root / image_paths[i]).is_file():
+            if (image_root / image_paths[i]).is_file():
                 continue
             if missing_images == "error":
                 raise at(IMAGES_FILE, int(i) + 1, f"expected an image file, "
-                         f"{image_paths[i]!r} does not exist under {root} "
+                         f"{image_paths[i]!r} does not exist under {image_root} "
                          "(missing_images='skip' drops such rows)")
             keep[i] = False
             skipped_missing += 1
         if skipped_missing and not keep.any():
-            raise DataError(f"{IMAGES_FILE}: none of the listed image files exist under {root}",
+            raise DataError(f"{IMAGES_FILE}: none of the listed image files exist under {image_root}",
                             file=IMAGES_FILE)
 
     rows = np.flatnonzero(keep).astype(np.int64)
     return ListDataset(
-        root=root,
+        root=image_root,
         image_paths=[image_paths[i] for i in rows],
         tags=[tags[i] for i in rows],
         labels=labels[rows],
@@ -169,6 +179,14 @@ def check_image_path(path: str, name: str, line: int) -> str:
 def split_tags(line: str) -> list[str]:
     """Comma-separated tags, stripped and lowercased, empties dropped."""
     return [t for t in (part.strip().lower() for part in line.split(",")) if t]
+
+
+def split_words(line: str) -> list[str]:
+    """Lowercased words of free text (letters and digits, Unicode-aware), repeats dropped."""
+    seen: dict[str, None] = {}
+    for w in _WORD.findall(line.lower()):
+        seen.setdefault(w, None)
+    return list(seen)
 
 
 def parse_labels(lines: list[str], name: str, width: int | None = None) -> np.ndarray:

@@ -97,3 +97,51 @@ def per_label_split(
         database=database.astype(np.int64),
         validation=np.sort(validation).astype(np.int64),
     )
+
+
+def random_split(n: int, n_query: int, n_train: int | None, n_validation: int, seed: int) -> Split:
+    """Queries and training rows drawn uniformly (the MS-COCO protocol).
+
+    n_train None: every non-query row is a training row (small samples). Validation comes
+    from database minus train, and from train when that is short.
+    """
+    if n_query < 1 or n_query >= n:
+        raise ValueError(f"n_query={n_query} must be at least 1 and below the {n} rows")
+    rest = n - n_query
+    n_train = rest if n_train is None else n_train
+    if n_train > rest:
+        raise ValueError(f"n_query={n_query} + n_train={n_train} exceed the {n} rows")
+    if n_validation > rest:
+        raise ValueError(f"n_validation={n_validation} exceeds the {rest} database rows")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    query = np.sort(order[:n_query])
+    train = np.sort(order[n_query:n_query + n_train])
+    return _with_validation(n, query, train, n_validation, rng)
+
+
+def given_split(n: int, query: np.ndarray, n_validation: int, seed: int) -> Split:
+    """A partition that came with the data: ``query`` rows (the test set), all others are the
+    database and the training set."""
+    query = np.sort(np.asarray(query, dtype=np.int64))
+    rest = n - len(query)
+    if n_validation > rest:
+        raise ValueError(f"n_validation={n_validation} exceeds the {rest} database rows")
+    is_query = np.zeros(n, dtype=bool)
+    is_query[query] = True
+    return _with_validation(n, query, np.flatnonzero(~is_query), n_validation,
+                            np.random.default_rng(seed))
+
+
+def _with_validation(n, query, train, n_validation, rng) -> Split:
+    is_query = np.zeros(n, dtype=bool)
+    is_query[query] = True
+    is_train = np.zeros(n, dtype=bool)
+    is_train[train] = True
+    free = rng.permutation(np.flatnonzero(~is_query & ~is_train))
+    validation = free[:n_validation]
+    if len(validation) < n_validation:
+        validation = np.concatenate([validation, rng.permutation(train)[: n_validation - len(validation)]])
+    return Split(query=query.astype(np.int64), train=np.asarray(train, np.int64),
+                 database=np.flatnonzero(~is_query).astype(np.int64),
+                 validation=np.sort(validation).astype(np.int64))

@@ -9,16 +9,26 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from sgrn.features.images import ImageFiles, raise_first_error
+from sgrn.features.images import raise_first_error, worker_init
 
 log = logging.getLogger(__name__)
 
 
-def extract_to(dataset: h5py.Dataset, images: ImageFiles, model: torch.nn.Module, batch_size: int,
+def feature_chunks(n: int, dim: int) -> tuple[int, int]:
+    """HDF5 chunk shape of an (n, dim) float32 feature matrix: whole rows, about 1 MiB."""
+    return max(1, min(n, (1 << 20) // (4 * dim))), dim
+
+
+def extract_to(dataset: h5py.Dataset, images, model: torch.nn.Module, batch_size: int,
                workers: int, device: torch.device) -> float:
-    """Fill `dataset` (n, d) with model(images) in row order; returns images per second."""
+    """Fill `dataset` (n, d) with model(images) in row order; returns images per second.
+
+    ``images`` yields (tensor, error) items (ImageFiles, ArrayImages); decoding and resizing
+    run in ``workers`` DataLoader processes while the main process runs the model.
+    """
     loader = DataLoader(images, batch_size=batch_size, shuffle=False, num_workers=workers,
-                        persistent_workers=False)
+                        persistent_workers=False, worker_init_fn=worker_init if workers else None,
+                        prefetch_factor=4 if workers else None)
     model = model.to(device).to(memory_format=torch.channels_last)
     start, done, last_report = time.perf_counter(), 0, 0.0
     with torch.inference_mode():
@@ -55,3 +65,16 @@ def standardise_columns(dataset: h5py.Dataset, train_rows: np.ndarray, chunk: in
     for start in range(0, dataset.shape[0], chunk):
         dataset[start:start + chunk] = (dataset[start:start + chunk] - mean) / std
     return mean, std
+
+
+def copy_features(dataset: h5py.Dataset, blocks) -> None:
+    """Fill `dataset` from (start, block) pairs (precomputed features, read in blocks)."""
+    done, last_report, start = 0, 0.0, time.perf_counter()
+    for offset, block in blocks:
+        dataset[offset:offset + len(block)] = block
+        done = offset + len(block)
+        if time.perf_counter() - start - last_report > 10:
+            last_report = time.perf_counter() - start
+            log.info("copied %d/%d feature rows", done, dataset.shape[0])
+    if done != dataset.shape[0]:
+        raise ValueError(f"copied {done} feature rows, expected {dataset.shape[0]}")

@@ -1,9 +1,11 @@
-# Data steps: raw dataset folder -> pairs.h5 (BOW, labels, split) -> features.h5 (fc7).
+# Data steps: raw dataset folder -> pairs.h5 (BOW, labels, split) -> features.h5 (image
+# features from a backbone, or imported from .mat files).
 
 
 rule download:
     input:
-        code("scripts/download.py", "sgrn/data/demo.py"),
+        code("scripts/download.py", "sgrn/data/demo.py", "sgrn/data/download.py", "sgrn/data/registry.py",
+             "sgrn/data/archives.py", "sgrn/data/mirflickr.py", "sgrn/data/rawdir.py"),
     output:
         raw=directory(RAW),
     params:
@@ -16,7 +18,8 @@ rule download:
 
 rule prepare:
     input:
-        code("scripts/prepare.py", "sgrn/data/listformat.py", "sgrn/data/bow.py", "sgrn/data/splits.py"),
+        code("scripts/prepare.py", "sgrn/data/listformat.py", "sgrn/data/bow.py", "sgrn/data/splits.py",
+             "sgrn/data/rawdir.py", "sgrn/data/matfile.py"),
         raw=RAW,
     output:
         pairs=PAIRS,
@@ -30,7 +33,7 @@ rule prepare:
 
 rule extract:
     input:
-        code("scripts/extract.py", "sgrn/features"),
+        code("scripts/extract.py", "sgrn/features", "sgrn/data/rawdir.py", "sgrn/data/matfile.py"),
         raw=RAW,
         pairs=PAIRS,
     output:
