@@ -16,7 +16,7 @@ from sgrn.cli import parser, run
 from sgrn.data.bow import bag_of_words, build_vocab
 from sgrn.data.errors import DataError
 from sgrn.data.rawdir import open_raw
-from sgrn.data.splits import given_split, per_label_split, random_split
+from sgrn.data.splits import split_from_params
 from sgrn.h5 import mark_complete, stamp, write_split
 from sgrn.params import load_params, params_hash
 
@@ -35,7 +35,7 @@ def from_list(raw, cfg, log):
               "skipped_without_label": data.skipped_without_label}
     paths, tags, labels, rows = data.image_paths, data.tags, data.labels, data.rows
     if cfg["bad_images"] == "skip":
-        from sgrn.features.images import check_image
+        from sgrn.data.listformat import check_image
 
         ok = np.ones(len(paths), dtype=bool)
         for i, p in enumerate(paths):
@@ -91,28 +91,6 @@ def from_mat(raw, cfg, log):
             "image_parts": [p.to_dict() for p in data.image_parts], "counts": counts}
 
 
-def make_split(labels, given_query, s):
-    n = len(labels)
-    kind = s["kind"]
-    if given_query is not None and kind in ("given", "auto"):
-        return given_split(n, given_query, s["n_validation"], s["seed"])
-    if kind == "given":
-        raise DataError("prepare.<dataset>.split.kind: given, but the data comes with no partition "
-                        "(only .mat files with *_tr and *_te variables have one)")
-    if kind in ("per_label", "auto"):
-        for key in ("query_per_label", "train_per_label"):
-            if key not in s:
-                raise DataError(f"prepare.<dataset>.split.{key}: required for a per-label split")
-        return per_label_split(labels, query_per_label=s["query_per_label"],
-                               train_per_label=s["train_per_label"],
-                               first_label_scale=s["first_label_scale"],
-                               n_validation=s["n_validation"], seed=s["seed"])
-    if "n_query" not in s:
-        raise DataError("prepare.<dataset>.split.n_query: required for a random split")
-    n_train = None if s.get("n_train", "rest") == "rest" else s["n_train"]
-    return random_split(n, s["n_query"], n_train, s["n_validation"], s["seed"])
-
-
 def main(args, log):
     cfg = load_params(args.params)["prepare"][args.dataset]
     raw = open_raw(args.raw)
@@ -121,7 +99,7 @@ def main(args, log):
     if len(text) == 0:
         raise DataError(f"{args.raw}: no pairs left after dropping rows ({data['counts']})")
     try:
-        split = make_split(labels, data["given_query"], cfg["split"])
+        split = split_from_params(labels, data["given_query"], cfg["split"])
     except ValueError as err:
         raise DataError(f"prepare.{args.dataset}.split: {err}") from None
     split = {name: getattr(split, name) for name in ("query", "train", "database", "validation")}

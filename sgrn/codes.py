@@ -1,15 +1,31 @@
-"""Binary codes: sign, bit packing and Hamming distances over packed codes.
+"""Binary codes: sign, bit packing, Hamming distances and top-K search over packed codes.
 
 Codes are {-1,+1} int8 matrices of shape (n, c). Packed codes are uint8 matrices of
 shape (n, c/8) with bit +1 -> 1 and -1 -> 0, in ``BIT_ORDER`` ("big": the first code bit
-is the most significant bit of byte 0, as ``np.packbits`` does by default).
+is the most significant bit of byte 0, as ``np.packbits`` does by default). Files record
+the code length and the bit order beside the packed rows (codes.h5 attributes ``bits`` and
+``bit_order``).
+
+For search and evaluation, packed rows are laid out as :class:`WordPlanes`: each code padded
+with zero bits to whole 64-bit words, word w of every code in one contiguous row
+``words[w]``. A Hamming distance is then a sum over words of popcount(q XOR x), which the
+compiled kernels run vectorised (numba; the kernels release the GIL and run on an explicit
+number of Python threads, see :func:`parallel_blocks`).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
 import numpy as np
+from numba import njit, types
+from numba.extending import intrinsic
 
 BIT_ORDER = "big"
+BLOCK = 4096  # database items per vectorised distance block (4 KiB of uint8 distances)
 
 
 def binarize(h: np.ndarray) -> np.ndarray:
@@ -60,35 +76,308 @@ def unpack_codes(packed: np.ndarray, bits: int) -> np.ndarray:
     return (unpacked.astype(np.int8) * 2 - 1).astype(np.int8)
 
 
-def _words(packed: np.ndarray) -> np.ndarray:
-    """View packed rows as uint64 words when the row length allows, else keep uint8."""
-    packed = np.ascontiguousarray(packed, dtype=np.uint8)
-    if packed.shape[1] % 8 == 0:
-        return packed.view(np.uint64)
-    return packed
+def _check_packed(name: str, a) -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim != 2 or a.dtype != np.uint8:
+        raise ValueError(f"{name} must be a 2-D uint8 array of packed codes, got {a.dtype} {a.shape}")
+    if a.shape[1] == 0:
+        raise ValueError(f"{name} has rows of 0 bytes: no code bits")
+    return a
+
+
+def _check_same_length(q: np.ndarray, db: np.ndarray) -> None:
+    if q.shape[1] != db.shape[1]:
+        raise ValueError(
+            "query and database codes differ in length: "
+            f"{q.shape[1] * 8} bits vs {db.shape[1] * 8} bits"
+        )
 
 
 def hamming_distances(q_packed: np.ndarray, db_packed: np.ndarray) -> np.ndarray:
-    """Hamming distances between packed codes: uint16 (nq, ndb).
+    """Hamming distances between packed codes: uint16 (nq, ndb), in plain numpy.
 
-    Memory is one (nq, ndb) word array at a time; callers chunk over queries.
+    The whole (nq, ndb) matrix: for small inputs and as a reference. Search and evaluation
+    use the compiled kernels (:func:`hamming_topk`, ``sgrn.metrics``), which never build it.
     """
-    q_packed = np.asarray(q_packed)
-    db_packed = np.asarray(db_packed)
-    for name, a in (("q_packed", q_packed), ("db_packed", db_packed)):
-        if a.ndim != 2 or a.dtype != np.uint8:
-            raise ValueError(f"{name} must be a 2-D uint8 array, got {a.dtype} {a.shape}")
-    if q_packed.shape[1] != db_packed.shape[1]:
-        raise ValueError(
-            "query and database codes differ in length: "
-            f"{q_packed.shape[1] * 8} bits vs {db_packed.shape[1] * 8} bits"
-        )
+    q_packed = _check_packed("q_packed", q_packed)
+    db_packed = _check_packed("db_packed", db_packed)
+    _check_same_length(q_packed, db_packed)
     if q_packed.shape[1] * 8 > np.iinfo(np.uint16).max:
         raise ValueError(f"code length {q_packed.shape[1] * 8} does not fit uint16 distances")
-    qw = _words(q_packed)
-    dw = _words(db_packed)
-    dist = np.zeros((qw.shape[0], dw.shape[0]), dtype=np.uint16)
-    # One word column at a time keeps the XOR temporary at (nq, ndb).
-    for j in range(qw.shape[1]):
-        dist += np.bitwise_count(qw[:, j, None] ^ dw[None, :, j])
+    qw = word_planes(q_packed).words
+    dw = word_planes(db_packed).words
+    dist = np.zeros((qw.shape[1], dw.shape[1]), dtype=np.uint16)
+    for w in range(qw.shape[0]):  # one word at a time keeps the XOR temporary at (nq, ndb)
+        dist += np.bitwise_count(qw[w][:, None] ^ dw[w][None, :]).astype(np.uint16)
     return dist
+
+
+# --------------------------------------------------------------------------------------
+# Word planes: the in-memory layout of the kernels
+
+
+@dataclass(frozen=True)
+class WordPlanes:
+    """Packed codes as 64-bit word planes: ``words[w, i]`` holds bits 64w..64w+63 of code i.
+
+    ``words`` is uint64 (n_words, n), C-contiguous and 64-byte aligned; padding bits are 0
+    in every code, so they never count in a distance. ``bits`` is the code length and
+    ``bit_order`` the order of the packed bytes the planes were made from.
+    """
+
+    words: np.ndarray
+    bits: int
+    bit_order: str = BIT_ORDER
+
+    def __len__(self) -> int:
+        return int(self.words.shape[1])
+
+
+def _aligned_empty(shape: tuple[int, int], dtype, align: int = 64) -> np.ndarray:
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape)) * dtype.itemsize
+    raw = np.empty(n + align, dtype=np.uint8)
+    start = (-raw.ctypes.data) % align
+    return raw[start:start + n].view(dtype).reshape(shape)
+
+
+def word_planes(packed: np.ndarray, bits: int | None = None) -> WordPlanes:
+    """Lay packed rows (n, c/8) out as :class:`WordPlanes`; ``bits`` defaults to 8 x row bytes."""
+    packed = _check_packed("packed codes", packed)
+    nbytes = packed.shape[1]
+    if bits is None:
+        bits = nbytes * 8
+    _check_bits(bits)
+    if bits != nbytes * 8:
+        raise ValueError(f"packed codes hold {nbytes * 8} bits per row, but bits={bits}")
+    n_words = -(-nbytes // 8)
+    padded = np.zeros((packed.shape[0], n_words * 8), dtype=np.uint8)
+    padded[:, :nbytes] = packed
+    words = _aligned_empty((n_words, packed.shape[0]), np.uint64)
+    words[...] = padded.view(np.uint64).T
+    return WordPlanes(words, int(bits), BIT_ORDER)
+
+
+def label_planes(labels: np.ndarray) -> np.ndarray:
+    """0/1 label rows (n, L) as uint64 word planes (ceil(L/64), n): relevance is one AND."""
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"labels must be a 2-D (n, L) array, got shape {labels.shape}")
+    bits = np.packbits(labels != 0, axis=1, bitorder="little")
+    n_words = max(1, -(-bits.shape[1] // 8))
+    padded = np.zeros((labels.shape[0], n_words * 8), dtype=np.uint8)
+    padded[:, :bits.shape[1]] = bits
+    return np.ascontiguousarray(padded.view(np.uint64).T)
+
+
+# --------------------------------------------------------------------------------------
+# Threads: explicit counts, no pool that outlives a call
+
+
+def default_threads() -> int:
+    """The CPUs this process may run on (its affinity mask), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def check_threads(threads: int | None) -> int:
+    if threads is None:
+        return default_threads()
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    return int(threads)
+
+
+def parallel_blocks(fn: Callable[[int, int], None], n: int, threads: int,
+                    pool: ThreadPoolExecutor | None = None) -> None:
+    """Run ``fn(start, stop)`` over row blocks of ``range(n)`` on ``threads`` threads.
+
+    The compiled kernels release the GIL, so Python threads run them in parallel. Blocks are
+    smaller than n / threads so that a core slowed by another process does not hold up the
+    rest; each block writes its own rows of preallocated outputs.
+    """
+    if n <= 0:
+        return
+    if threads <= 1 or n == 1:
+        fn(0, n)
+        return
+    n_blocks = min(n, 4 * threads)
+    bounds = np.linspace(0, n, n_blocks + 1).astype(np.int64)
+    own = pool is None
+    pool = pool or ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sgrn-hamming")
+    try:
+        futures = [pool.submit(fn, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        for f in futures:
+            f.result()
+    finally:
+        if own:
+            pool.shutdown(wait=True)
+
+
+# --------------------------------------------------------------------------------------
+# Kernels
+
+
+@intrinsic
+def popcount(typingctx, x):
+    """Number of set bits of a uint64, as int64 (one POPCNT / VPOPCNTQ instruction)."""
+    if not isinstance(x, types.Integer) or x.bitwidth != 64:
+        return None
+    sig = types.int64(x)
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return sig, codegen
+
+
+@njit(nogil=True, cache=True)
+def block_distances(qw, i, dw, start, stop, out):
+    """out[:stop-start] = Hamming distances of query column i to database columns start..stop.
+
+    Loops run over slices with a plain range index, which LLVM vectorises (an index that
+    might be negative would not be).
+    """
+    n = stop - start
+    row = dw[0, start:stop]
+    q = qw[0, i]
+    for j in range(n):
+        out[j] = popcount(q ^ row[j])
+    for w in range(1, dw.shape[0]):
+        row = dw[w, start:stop]
+        q = qw[w, i]
+        for j in range(n):
+            out[j] += popcount(q ^ row[j])
+
+
+@njit(nogil=True, cache=True)
+def _any_below(dist, tau):
+    """Whether any distance in the slice is below tau (a branch-free count, vectorised)."""
+    n = 0
+    for j in range(dist.shape[0]):
+        n += dist[j] < tau
+    return n > 0
+
+
+@njit(nogil=True, cache=True)
+def _compact(cand_idx, cand_d, nc, tau, keep_at_tau):
+    """Keep candidates with d < tau and the first ``keep_at_tau`` with d == tau, in order."""
+    out = 0
+    at_tau = 0
+    for t in range(nc):
+        d = cand_d[t]
+        if d < tau or (d == tau and at_tau < keep_at_tau):
+            if d == tau:
+                at_tau += 1
+            cand_idx[out] = cand_idx[t]
+            cand_d[out] = d
+            out += 1
+    return out
+
+
+@njit(nogil=True, cache=True)
+def _topk_rows(qw, dw, k, q_start, q_stop, out_idx, out_dist, dist):
+    """Top k of queries q_start..q_stop by (distance, database index) into out rows 0...
+
+    One pass over the database per query. A threshold tau (the smallest distance whose
+    cumulative count of candidates reaches k) rejects almost every item with one compare
+    after the vectorised distance block; kept candidates are compacted when their buffer
+    fills, and sorted by distance (stably, so by index within a distance) at the end.
+    """
+    ndb = dw.shape[1]
+    n_bins = 64 * dw.shape[0] + 2
+    cap = 2 * k + 1024
+    cand_idx = np.empty(cap, np.int64)
+    cand_d = np.empty(cap, np.int64)
+    hist = np.zeros(n_bins, np.int64)
+    slot = np.zeros(n_bins, np.int64)
+    block = dist.shape[0]
+    for i in range(q_start, q_stop):
+        hist[:] = 0
+        tau = n_bins - 1  # sentinel: accept everything until k candidates are in
+        below = 0         # candidates with d < tau
+        nc = 0
+        for start in range(0, ndb, block):
+            stop = min(ndb, start + block)
+            block_distances(qw, i, dw, start, stop, dist)
+            n = stop - start
+            for lo in range(0, n, 64):
+                hi = min(n, lo + 64)
+                if not _any_below(dist[lo:hi], tau):  # the usual case, vectorised
+                    continue
+                for j in range(lo, hi):
+                    d = np.int64(dist[j])
+                    if d < tau:
+                        hist[d] += 1
+                        below += 1
+                        cand_idx[nc] = start + j
+                        cand_d[nc] = d
+                        nc += 1
+                        while below >= k:
+                            tau -= 1
+                            below -= hist[tau]
+                        if nc == cap:
+                            nc = _compact(cand_idx, cand_d, nc, tau, k - below)
+        nc = _compact(cand_idx, cand_d, nc, tau, k - below)
+        # Counting sort by distance; stable, so ties stay in database order.
+        slot[:] = 0
+        for t in range(nc):
+            slot[cand_d[t] + 1] += 1
+        for d in range(1, n_bins):
+            slot[d] += slot[d - 1]
+        r = i - q_start
+        for t in range(nc):
+            d = cand_d[t]
+            p = slot[d]
+            slot[d] = p + 1
+            out_idx[r, p] = cand_idx[t]
+            out_dist[r, p] = d
+
+
+def hamming_topk(
+    q_packed: np.ndarray | WordPlanes,
+    db_packed: np.ndarray | WordPlanes,
+    k: int,
+    threads: int | None = None,
+    chunk: int = 4096,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest database codes of each query: (indices int64, distances int32), (nq, k).
+
+    Ranking is by Hamming distance, ties by database index (what a stable sort gives), so
+    the result is deterministic and the same for any ``threads`` or ``chunk``. ``k`` larger
+    than the database returns the whole database, ranked. Memory beyond the inputs and the
+    results is O(k + 4096) per thread, for any number of queries and items; ``chunk``
+    queries are searched per parallel round. ``threads=None`` uses every CPU of the
+    process's affinity mask.
+    """
+    q = q_packed if isinstance(q_packed, WordPlanes) else word_planes(q_packed)
+    db = db_packed if isinstance(db_packed, WordPlanes) else word_planes(db_packed)
+    if q.bits != db.bits:
+        raise ValueError(f"query and database codes differ in length: {q.bits} bits vs {db.bits} bits")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    threads = check_threads(threads)
+    nq, ndb = len(q), len(db)
+    if ndb == 0:
+        raise ValueError("the database is empty")
+    k = min(int(k), ndb)
+    idx = np.empty((nq, k), dtype=np.int64)
+    dist = np.empty((nq, k), dtype=np.int32)
+    dist_dtype = np.uint8 if db.bits < 256 else np.uint16
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sgrn-topk") as pool:
+        for c0 in range(0, nq, chunk):
+            c1 = min(nq, c0 + chunk)
+
+            def run(a, b, c0=c0):
+                # block distances in the narrowest type, so that they vectorise best
+                block = np.empty(BLOCK, dtype=dist_dtype)
+                _topk_rows(q.words, db.words, k, c0 + a, c0 + b, idx[c0 + a:c0 + b],
+                           dist[c0 + a:c0 + b], block)
+
+            parallel_blocks(run, c1 - c0, threads, pool)
+    return idx, dist

@@ -11,6 +11,8 @@ import numpy as np
 from sgrn.data.errors import DataError
 
 DIRECTIONS = {"i2t": "I->T", "t2i": "T->I"}
+TIE_RULES = {"stable": "ties in Hamming distance ordered by database index",
+             "expected": "ties in Hamming distance averaged over every order (exact expectation)"}
 
 
 def evaluation_path(root: str | Path, dataset: str, method: str, bits: int, seed: int) -> Path:
@@ -98,9 +100,9 @@ def write_tables(runs: list[dict], out_dir: Path, digits: int = 3) -> None:
         prior = next(run["label_prior_map_all"] for run in runs if run["dataset"] == dataset)
         header = [k.replace("i2t_", "I->T ").replace("t2i_", "T->I ").replace("map_all", "MAP@all")
                   .replace("map", "MAP@") for k in keys]
-        ties = runs[0].get("ties", "stable")
+        ties = TIE_RULES[runs[0].get("ties", "stable")]
         text = [f"# {dataset}: retrieval MAP (mean ± std over seeds)", "",
-                f"Hamming ranking, ties ordered {ties} (by database index). Label prior (expected "
+                f"Hamming ranking; {ties}. Label prior (expected "
                 f"MAP@all of a random ranking): {prior:.{digits}f}.", "",
                 "| method | bits | " + " | ".join(header) + " | seeds | best epochs |",
                 "|---|---|" + "---|" * len(header) + "---|---|", *md, ""]

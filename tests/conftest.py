@@ -17,3 +17,10 @@ def smk_project(tmp_path_factory):
     root = tiny_copy(tmp_path_factory.mktemp("smk"), git=True)
     run([str(BIN / "snakemake"), "--cores", "2"], root)
     return root
+
+
+def pytest_collection_modifyitems(config, items):
+    """The SLURM test runs last. It installs slurm-client, and once its cluster is stopped
+    every `snakemake` start waits about 10 s for a controller (toolchain.md), so no other
+    workflow test may come after it; its cluster stays up until the session ends."""
+    items.sort(key=lambda item: item.path.name == "test_slurm.py")

@@ -215,3 +215,72 @@ def test_real_mirflickr_images(mirflickr):
     assert all(ds.image_file(i).is_file() for i in range(len(ds)))
     with pytest.raises(DataError, match=r"all_imgs\.txt line \d+: expected an image file"):
         read_list_dataset(mirflickr)
+
+
+def test_images_under_a_separate_root(tmp_path):
+    root = make(tmp_path / "lists", images=False)
+    for p in IMGS:
+        (tmp_path / "pics" / p).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "pics" / p).write_bytes(b"jpg")
+    ds = read_list_dataset(root, image_root=tmp_path / "pics")
+    assert ds.image_file(2) == tmp_path / "pics" / "img/c.jpg"
+    with pytest.raises(DataError, match="does not exist under"):
+        read_list_dataset(root)
+
+
+def test_free_text_is_split_into_words(tmp_path):
+    root = make(tmp_path, tags=["A man riding a horse, on a beach.", "Dogs' toys", "É 2 CATS, cats"])
+    ds = read_list_dataset(root, text="words")
+    assert ds.tags == [["a", "man", "riding", "horse", "on", "beach"], ["dogs", "toys"], ["é", "2", "cats"]]
+    with pytest.raises(ValueError, match="text must be one of"):
+        read_list_dataset(root, text="sentences")
+
+
+def test_check_image_reports_corrupt_files(tmp_path):
+    from PIL import Image
+
+    from sgrn.data.listformat import check_image
+
+    Image.new("RGB", (64, 48), "red").save(tmp_path / "ok.jpg")
+    (tmp_path / "cut.jpg").write_bytes((tmp_path / "ok.jpg").read_bytes()[:100])
+    (tmp_path / "txt.jpg").write_text("not an image")
+    assert check_image(tmp_path / "ok.jpg") == ""
+    assert check_image(tmp_path / "cut.jpg").startswith("cannot be decoded")
+    assert check_image(tmp_path / "txt.jpg").startswith("cannot be decoded")
+    assert check_image(tmp_path / "none.jpg") == "not found"
+
+
+def test_prepare_skips_and_counts_or_refuses(tmp_path):
+    import h5py
+    from PIL import Image
+
+    from test_mirflickr import params_for, step
+
+    imgs = [f"img/{i}.jpg" for i in range(7)]
+    root = make(tmp_path / "data", imgs=imgs, images=False,
+                tags=["sky", "sky,sea", "sky", "sky", "nikon", "sea", "sea"],
+                labels=["1 0", "0 1", "1 1", "0 0", "1 0", "0 1", "1 0"])
+    write(root / "vocab.txt", ["sky", "sea"])
+    for i, p in enumerate(imgs):
+        if i != 1:  # row 2: image missing
+            (root / p).parent.mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (32, 32), "blue").save(root / p)
+    (root / imgs[2]).write_bytes(b"\xff\xd8 broken")  # row 3: corrupt; row 4: no label; row 5: no vocab tag
+    prepare = {"missing_images": "skip", "bad_images": "skip", "rows_without_label": "skip",
+               "rows_without_tags": "skip", "split": {"kind": "random", "n_query": 1, "n_validation": 1}}
+    params = params_for(tmp_path, "t", {"source": "local", "path": str(root)}, prepare)
+    step("download", params, tmp_path, "--dataset", "t", "--out", "raw")
+    proc = step("prepare", params, tmp_path, "--dataset", "t", "--raw", "raw", "--out", "pairs.h5")
+    assert "all_imgs.txt line 3: img/2.jpg: cannot be decoded" in proc.stderr
+    with h5py.File(tmp_path / "pairs.h5") as f:
+        assert list(f["source_rows"][()]) == [0, 5, 6]
+        counts = {k: int(f.attrs[k]) for k in ("skipped_missing_images", "skipped_bad_images",
+                                                "skipped_without_label", "skipped_without_tags")}
+    assert counts == {"skipped_missing_images": 1, "skipped_bad_images": 1,
+                      "skipped_without_label": 1, "skipped_without_tags": 1}
+
+    prepare["rows_without_tags"] = "error"
+    params = params_for(tmp_path, "t", {"source": "local", "path": str(root)}, prepare)
+    proc = step("prepare", params, tmp_path, "--dataset", "t", "--raw", "raw", "--out", "pairs.h5",
+                check=False)
+    assert proc.returncode == 2 and "all_tags.txt line 5: expected at least one tag of the vocabulary" in proc.stderr

@@ -1,12 +1,13 @@
 """Tests for sgrn.metrics against a brute-force reference written with plain loops."""
 
+import itertools
 import math
 
 import numpy as np
 import pytest
 
 from sgrn.codes import pack_codes
-from sgrn.metrics import evaluate_retrieval, map_at_r, relevance
+from sgrn.metrics import TIES, evaluate_retrieval, label_prior_map, map_at_r, relevance
 
 
 def _reference(bq, bd, lq, ld, map_r, topk):
@@ -176,6 +177,7 @@ def test_relevance_shares_a_label():
 
 def test_error_cases():
     pq, pd, lq, ld = _tiny()
+    assert TIES == ("stable", "expected")
     with pytest.raises(ValueError, match="'stable'"):
         map_at_r(pq, pd, lq, ld, None, ties="random")
     with pytest.raises(ValueError, match="'stable'"):
@@ -196,3 +198,193 @@ def test_error_cases():
         relevance(lq, ld[:, :1])
     with pytest.raises(ValueError, match="8 bits vs 16 bits"):
         map_at_r(pq, np.zeros((4, 2), np.uint8), lq, ld, None)
+    with pytest.raises(ValueError, match="threads"):
+        map_at_r(pq, pd, lq, ld, None, threads=0)
+
+
+# --- many ties, both tie rules, against brute force --------------------------------------
+
+
+def _tied_case(seed, nq, ndb, bits, n_labels, p_label, pool=4, flip=0.05):
+    """Codes drawn from a few centres with rare flipped bits: large ties at each distance."""
+    rng = np.random.default_rng(seed)
+    centres = rng.choice(np.array([-1, 1], dtype=np.int8), size=(pool, bits))
+    bd = centres[rng.integers(0, pool, ndb)]
+    bd = np.where(rng.random(bd.shape) < flip, -bd, bd).astype(np.int8)
+    bq = centres[rng.integers(0, pool, nq)]
+    lq = (rng.random((nq, n_labels)) < p_label).astype(np.uint8)
+    ld = (rng.random((ndb, n_labels)) < p_label).astype(np.uint8)
+    lq[0] = 0  # no relevant item anywhere
+    return bq, bd, lq, ld
+
+
+@pytest.mark.parametrize("seed,nq,ndb,bits,chunk,threads", [
+    (10, 30, 400, 8, 7, 2), (11, 12, 2000, 16, 256, 2), (12, 9, 300, 64, 1, 1),
+    (13, 5, 257, 128, 2, 2),
+])
+def test_stable_rule_with_large_ties_matches_brute_force(seed, nq, ndb, bits, chunk, threads):
+    bq, bd, lq, ld = _tied_case(seed, nq, ndb, bits, n_labels=5, p_label=0.2)
+    map_r = (1, 7, 50, ndb // 3, ndb - 1, None)
+    topk = (1, 10, 100, ndb)
+    ref = _reference(bq, bd, lq, ld, map_r, topk)
+    got = evaluate_retrieval(pack_codes(bq), pack_codes(bd), lq, ld, map_r, topk, chunk=chunk,
+                             threads=threads)
+    dist = (bits - bq.astype(int) @ bd.astype(int).T) // 2
+    assert max(np.unique(row, return_counts=True)[1].max() for row in dist) >= 20  # big ties
+    for r in map_r:
+        key = "map@all" if r is None else f"map@{r}"
+        _assert_close(got[key], ref[key])
+    _assert_close(list(got["p@k"].values()), list(ref["p@k"].values()))
+    _assert_close(got["pr"]["precision"], ref["precision"])
+    _assert_close(got["pr"]["recall"], ref["recall"])
+
+
+def _expected_reference(dist, rel, cuts):
+    """Average AP@cut and hits@cut over every order of the items consistent with distance.
+
+    Enumerates, within each tie, every distinct arrangement of its relevant and non-relevant
+    items (all equally likely under a uniformly random order), for every tie at once.
+    """
+    ties = {}
+    for d, x in zip(dist, rel):
+        ties.setdefault(d, []).append(bool(x))
+    arrangements = [sorted(set(itertools.permutations(ties[d]))) for d in sorted(ties)]
+    ap = {c: 0.0 for c in cuts}
+    hits = {c: 0.0 for c in cuts}
+    count = 0
+    for combo in itertools.product(*arrangements):
+        ranked = [x for tie in combo for x in tie]
+        count += 1
+        for c in cuts:
+            h, total = 0, 0.0
+            for pos in range(c):
+                if ranked[pos]:
+                    h += 1
+                    total += h / (pos + 1)
+            ap[c] += total / h if h else 0.0
+            hits[c] += h
+    return {c: ap[c] / count for c in cuts}, {c: hits[c] / count for c in cuts}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_expected_rule_matches_enumeration_of_tie_orders(seed):
+    rng = np.random.default_rng(seed)
+    ndb = int(rng.integers(4, 11))
+    bq, bd, lq, ld = _tied_case(seed, 4, ndb, 8, n_labels=3, p_label=0.35, pool=3, flip=0.1)
+    pq, pd = pack_codes(bq), pack_codes(bd)
+    cuts = sorted({1, 2, 3, ndb // 2 + 1, ndb - 1, ndb} - {0})
+    got = evaluate_retrieval(pq, pd, lq, ld, map_r=cuts, topk=cuts, ties="expected", chunk=3)
+    dist = (8 - bq.astype(int) @ bd.astype(int).T) // 2
+    rel = relevance(lq, ld)
+    ref_ap = {c: 0.0 for c in cuts}
+    ref_pk = {c: 0.0 for c in cuts}
+    for i in range(len(bq)):
+        ap, hits = _expected_reference(dist[i].tolist(), rel[i].tolist(), cuts)
+        for c in cuts:
+            ref_ap[c] += ap[c] / len(bq)
+            ref_pk[c] += hits[c] / c / len(bq)
+    for c in cuts:
+        _assert_close(got[f"map@{c}"], ref_ap[c])
+        _assert_close(got["p@k"][c], ref_pk[c])
+    assert got["protocol"]["ties"] == "expected"
+    # PR over radius does not depend on the tie rule
+    stable = evaluate_retrieval(pq, pd, lq, ld, map_r=cuts, topk=cuts, ties="stable")
+    for key in ("radius", "precision", "recall"):  # NaN where nothing is retrieved
+        np.testing.assert_array_equal(stable["pr"][key], got["pr"][key])
+
+
+def test_expected_rule_large_ties_against_random_orders():
+    """Big ties (hundreds of items, the asymptotic branch of the harmonic sums): the closed
+    form against the mean over many random orders within ties, to a few standard errors."""
+    bq, bd, lq, ld = _tied_case(21, 6, 600, 8, n_labels=4, p_label=0.25, pool=2, flip=0.03)
+    cuts = (1, 40, 250, 599, 600)
+    got = evaluate_retrieval(pack_codes(bq), pack_codes(bd), lq, ld, map_r=cuts, topk=cuts,
+                             ties="expected")
+    dist = (8 - bq.astype(int) @ bd.astype(int).T) // 2
+    rel = relevance(lq, ld)
+    rng = np.random.default_rng(0)
+    draws = 3000
+    samples = {c: np.zeros(draws) for c in cuts}
+    for t in range(draws):
+        noise = rng.random(dist.shape)  # random order within each tie
+        order = np.lexsort((noise, dist), axis=1)
+        ranked = np.take_along_axis(rel, order, axis=1)
+        hits = ranked.cumsum(axis=1)
+        precision = np.where(ranked, hits / np.arange(1, ranked.shape[1] + 1), 0.0)
+        for c in cuts:
+            n_hits = hits[:, c - 1]
+            ap = np.divide(precision[:, :c].sum(axis=1), n_hits, out=np.zeros(len(bq)),
+                           where=n_hits > 0)
+            samples[c][t] = ap.mean()
+    for c in cuts:
+        mean, err = samples[c].mean(), samples[c].std() / math.sqrt(draws)
+        assert abs(got[f"map@{c}"] - mean) <= 4 * err + 1e-12, (c, got[f"map@{c}"], mean, err)
+    assert max(np.unique(row, return_counts=True)[1].max() for row in dist) > 64
+
+
+def test_expected_rule_with_identical_codes_is_the_label_prior():
+    rng = np.random.default_rng(4)
+    lq = (rng.random((40, 24)) < 0.1).astype(np.uint8)
+    ld = (rng.random((3000, 24)) < 0.1).astype(np.uint8)
+    lq[0] = 0
+    pq, pd = np.zeros((40, 8), np.uint8), np.zeros((3000, 8), np.uint8)
+    got = map_at_r(pq, pd, lq, ld, None, ties="expected")
+    assert got == pytest.approx(label_prior_map(lq, ld), rel=0, abs=1e-13)
+    # and under the stable rule the same codes rank by index: not the prior
+    assert map_at_r(pq, pd, lq, ld, None) != pytest.approx(got, abs=1e-6)
+
+
+def test_label_prior_map_in_chunks_equals_dense():
+    rng = np.random.default_rng(5)
+    lq = (rng.random((37, 6)) < 0.2).astype(np.uint8)
+    ld = (rng.random((500, 6)) < 0.2).astype(np.uint8)
+    n = ld.shape[0]
+    r = relevance(lq, ld).sum(axis=1).astype(float)
+    h = sum(1.0 / k for k in range(1, n + 1))
+    dense = np.mean(np.where(r > 0, (h + (r - 1) * (n - h) / (n - 1)) / n, 0.0))
+    assert label_prior_map(lq, ld, chunk=5) == pytest.approx(dense, abs=1e-15)
+
+
+def test_results_do_not_depend_on_threads_or_chunk():
+    bq, bd, lq, ld = _tied_case(31, 50, 3000, 16, n_labels=8, p_label=0.15)
+    pq, pd = pack_codes(bq), pack_codes(bd)
+    for ties in TIES:
+        base = evaluate_retrieval(pq, pd, lq, ld, chunk=256, threads=1, ties=ties)
+        # the same chunks on more threads: the same numbers, bit for bit
+        assert evaluate_retrieval(pq, pd, lq, ld, chunk=256, threads=3, ties=ties) == base
+        for chunk, threads in ((1, 2), (7, 2), (50, 3)):
+            # other chunks only change the order in which per-query values are added
+            other = evaluate_retrieval(pq, pd, lq, ld, chunk=chunk, threads=threads, ties=ties)
+            for key in ("map@50", "map@all"):
+                _assert_close(other[key], base[key])
+            _assert_close(list(other["p@k"].values()), list(base["p@k"].values()))
+            _assert_close(other["pr"]["precision"], base["pr"]["precision"])
+
+
+def test_harmonic_span_is_accurate():
+    from sgrn.metrics import _harmonic_span
+
+    for before in (0, 1, 30, 63, 64, 1000, 190_000, 10**6):
+        for n in (1, 2, 64, 65, 100, 5000, 190_000):
+            ref = math.fsum(1.0 / (before + p) for p in range(1, n + 1))
+            assert _harmonic_span(before, n) == pytest.approx(ref, rel=2e-15, abs=0)
+
+
+@pytest.mark.parametrize("bits,n_labels", [(64, 80), (128, 3), (256, 130)])
+def test_long_codes_and_many_labels_under_both_rules(bits, n_labels):
+    """Codes of several words, labels of several words: the stable rule against brute force,
+    and the expected rule's counts (another kernel) giving the same PR curve."""
+    bq, bd, lq, ld = _tied_case(40 + bits, 8, 300, bits, n_labels=n_labels, p_label=0.03)
+    map_r, topk = (5, 100, None), (1, 50, 300)
+    pq, pd = pack_codes(bq), pack_codes(bd)
+    stable = evaluate_retrieval(pq, pd, lq, ld, map_r, topk, chunk=3, threads=2)
+    expected = evaluate_retrieval(pq, pd, lq, ld, map_r, topk, chunk=3, threads=2,
+                                  ties="expected")
+    ref = _reference(bq, bd, lq, ld, map_r, topk)
+    for key in ("map@5", "map@100", "map@all"):
+        _assert_close(stable[key], ref[key])
+        assert abs(expected[key] - stable[key]) < 0.1
+    for key in ("radius", "precision", "recall"):  # NaN where nothing is retrieved
+        np.testing.assert_array_equal(stable["pr"][key], expected["pr"][key])
+    _assert_close(stable["pr"]["recall"], ref["recall"])
+    assert expected["p@k"][300] == stable["p@k"][300]  # the whole database: no tie is cut

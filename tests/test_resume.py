@@ -53,3 +53,24 @@ def test_killed_training_resumes_to_the_same_model(smk_project, tmp_path):
             assert torch.equal(tensor, b["model"][net][key]), f"{net}.{key} differs after resume"
     curve = (broken / "live/plots/metrics/loss.tsv").read_text().splitlines()
     assert len(curve) == 1 + 40, "the resumed run's curves hold every epoch once"
+
+
+def test_ctrl_c_exits_cleanly_and_the_next_run_continues(smk_project, tmp_path):
+    params = yaml.safe_load((smk_project / "params.yaml").read_text())
+    params["train"].update(epochs=40, validate_every=1, checkpoint_every=3)
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(yaml.safe_dump(params))
+    out = tmp_path / "run"
+    proc = subprocess.Popen(train_cmd(smk_project, params_file, out), cwd=smk_project, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "train_state.pt").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted: partial outputs removed" in err and "Traceback" not in err
+    assert not (out / "model.pt").exists()
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [], "no temporary files left"
+    assert "resuming after epoch" in run(train_cmd(smk_project, params_file, out), smk_project).stderr
+    assert (out / "model.pt").exists()

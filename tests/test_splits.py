@@ -110,3 +110,57 @@ def test_refuses_impossible_requests(kwargs, param):
     args = dict(first_label_scale=1, n_validation=0, seed=0) | kwargs
     with pytest.raises(ValueError, match=param):
         per_label_split(labels, **args)
+
+
+def test_random_split_sizes_and_rest():
+    from sgrn.data.splits import random_split
+
+    split = random_split(730, n_query=100, n_train=None, n_validation=100, seed=0)
+    check_invariants(split, 730)
+    assert len(split.query) == 100 and len(split.train) == 630
+    np.testing.assert_array_equal(split.train, split.database)
+    assert set(split.validation) <= set(split.database)
+    split = random_split(1000, n_query=50, n_train=200, n_validation=30, seed=1)
+    assert len(split.train) == 200 and len(split.database) == 950
+    assert not set(split.validation) & set(split.train)  # drawn from database minus train first
+    with pytest.raises(ValueError, match="exceed"):
+        random_split(100, n_query=50, n_train=60, n_validation=1, seed=0)
+
+
+def test_given_split_keeps_the_partition():
+    from sgrn.data.splits import given_split
+
+    split = given_split(50, np.arange(40, 50), n_validation=5, seed=0)
+    check_invariants(split, 50)
+    np.testing.assert_array_equal(split.query, np.arange(40, 50))
+    np.testing.assert_array_equal(split.database, np.arange(40))
+    np.testing.assert_array_equal(split.train, np.arange(40))
+    assert len(split.validation) == 5 and split.validation.max() < 40
+
+
+@pytest.mark.parametrize("dataset, n, n_labels, sizes", [
+    ("mirflickr25k", 20015, 24, (2000, 5000, 18015)),
+    ("nuswide_tc10", 186577, 10, (2000, 5000, 184577)),
+    ("mscoco", 122218, 80, (5000, 10000, 117218)),
+])
+def test_standard_splits_of_the_params(dataset, n, n_labels, sizes):
+    from sgrn.data.splits import split_from_params
+    from sgrn.params import load_params
+    from workflow_utils import REPO
+
+    cfg = load_params(REPO / "params.yaml")["prepare"][dataset]["split"]
+    split = split_from_params(random_labels(n, n_labels), None, cfg)
+    assert (len(split.query), len(split.train), len(split.database)) == sizes
+    check_invariants(split, n)
+
+
+def test_split_from_params_refuses_what_cannot_be_done():
+    from sgrn.data.splits import split_from_params
+
+    labels = random_labels(100, 3)
+    with pytest.raises(ValueError, match="kind: given, but the data comes with no partition"):
+        split_from_params(labels, None, {"kind": "given", "n_validation": 5, "seed": 0})
+    with pytest.raises(ValueError, match="n_query: required"):
+        split_from_params(labels, None, {"kind": "random", "n_validation": 5, "seed": 0})
+    split = split_from_params(labels, np.arange(90, 100), {"kind": "auto", "n_validation": 5, "seed": 0})
+    np.testing.assert_array_equal(split.query, np.arange(90, 100))

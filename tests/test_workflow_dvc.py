@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import re
 
+import h5py
+import numpy as np
 import pytest
 
 from workflow_utils import BIN, read_params, run, tiny_copy, write_params
@@ -27,6 +29,17 @@ def test_repro_produces_the_metrics(project):
     metrics = json.loads((project / "results/metrics.json").read_text())
     assert 0 < metrics["demo"]["sgrn"]["b16"]["t2i_map_all"] <= 1
     assert "Data and pipelines are up to date" in run([DVC, "status"], project).stdout
+
+
+def test_same_codes_and_metrics_as_snakemake(project, smk_project):
+    """Same params and seed: identical codes and metrics from two runs and two drivers."""
+    run_dir = "results/demo/sgrn/b16/s0"
+    with h5py.File(project / run_dir / "codes.h5") as a, h5py.File(smk_project / run_dir / "codes.h5") as b:
+        for side in ("query", "database"):
+            for modality in ("image", "text"):
+                assert np.array_equal(a[side][modality][()], b[side][modality][()]), (side, modality)
+    evaluation = "results/evaluation/demo/sgrn/b16/s0.json"
+    assert (project / evaluation).read_text() == (smk_project / evaluation).read_text()
 
 
 def test_evaluation_change_reruns_evaluate_and_report_only(project):

@@ -50,8 +50,8 @@ def safe_member_path(archive: Path, name: str) -> PurePosixPath | None:
 
 def _zip_members(archive: Path, zf: zipfile.ZipFile):
     for info in zf.infolist():
-        mode = info.external_attr >> 16
-        if mode and (stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))):
+        kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the archiver stored no type
+        if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
             raise DataError(f"{archive}: entry {info.filename!r} is a link or a special file; "
                             "expected regular files and folders only", file=str(archive))
         path = safe_member_path(archive, info.filename)

@@ -227,3 +227,18 @@ def read_vocab(root: Path) -> list[str] | None:
         seen[tag] = i + 1
         vocab.append(tag)
     return vocab
+
+
+def check_image(path: Path, size: int = 224) -> str:
+    """'' when the image file decodes (at a reduced JPEG scale, quickly), else why not."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.draft("RGB", (max(1, size // 8), max(1, size // 8)))
+            img.load()
+        return ""
+    except FileNotFoundError:
+        return "not found"
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        return f"cannot be decoded ({err})"

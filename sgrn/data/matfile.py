@@ -253,15 +253,17 @@ def read_labels(parts: list[MatVar]) -> np.ndarray:
     return np.concatenate(out)
 
 
-def read_matrix(var: MatVar, n: int, role: str, dtype=np.float32) -> np.ndarray:
-    """A whole (n, d) matrix (text features), checked for shape and finiteness."""
+def read_matrix(var: MatVar, n: int, role: str) -> np.ndarray:
+    """A whole (n, d) matrix (text features), checked for shape and finiteness: uint8 when it
+    holds only 0 and 1 (a bag of words), else float32."""
     axis = items_axis(var, n, role)
     x = var.read_all()
     x = x if axis == 0 else x.T
     if x.dtype.kind not in "biuf":
         raise DataError(f"{var.where}: expected a numeric {role} matrix, got {x.dtype}", file=str(var.file))
     _finite(x, var)
-    return np.ascontiguousarray(x, dtype=dtype)
+    binary = x.dtype.kind == "b" or bool(((x == 0) | (x == 1)).all())
+    return np.ascontiguousarray(x, dtype=np.uint8 if binary else np.float32)
 
 
 def pixel_layout(var: MatVar, n: int) -> str | None:
@@ -328,8 +330,8 @@ def read_mat_dataset(files: list[Path], keys: dict | None = None) -> MatDataset:
         raise DataError(f"{roles['image'][1].where}: image parts differ in kind or dimension "
                         f"({[(p.layout, p.dim) for p in parts]}), expected the same",
                         file=str(roles["image"][1].file))
-    text = np.concatenate(texts)
-    binary = bool(np.isin(text, (0, 1)).all())
+    binary = all(t.dtype == np.uint8 for t in texts)
+    text = np.concatenate([t if binary else t.astype(np.float32) for t in texts])
     return MatDataset(layout, text, labels, parts, counts[0] if layout == "split" else None, binary)
 
 

@@ -145,3 +145,29 @@ def _with_validation(n, query, train, n_validation, rng) -> Split:
     return Split(query=query.astype(np.int64), train=np.asarray(train, np.int64),
                  database=np.flatnonzero(~is_query).astype(np.int64),
                  validation=np.sort(validation).astype(np.int64))
+
+
+def split_from_params(labels: np.ndarray, given_query: np.ndarray | None, cfg: dict) -> Split:
+    """The split that ``prepare.<dataset>.split`` asks for (see the params schema).
+
+    kind auto: the partition that came with the data when there is one (``given_query``),
+    else per_label. Raises ValueError naming the missing or impossible setting.
+    """
+    n, kind = len(labels), cfg.get("kind", "auto")
+    if given_query is not None and kind in ("given", "auto"):
+        return given_split(n, given_query, cfg["n_validation"], cfg["seed"])
+    if kind == "given":
+        raise ValueError("kind: given, but the data comes with no partition (only .mat files "
+                         "with *_tr and *_te variables have one)")
+    if kind in ("per_label", "auto"):
+        for key in ("query_per_label", "train_per_label"):
+            if key not in cfg:
+                raise ValueError(f"{key}: required for a per-label split")
+        return per_label_split(labels, query_per_label=cfg["query_per_label"],
+                               train_per_label=cfg["train_per_label"],
+                               first_label_scale=cfg["first_label_scale"],
+                               n_validation=cfg["n_validation"], seed=cfg["seed"])
+    if "n_query" not in cfg:
+        raise ValueError("n_query: required for a random split")
+    n_train = None if cfg.get("n_train", "rest") == "rest" else cfg["n_train"]
+    return random_split(n, cfg["n_query"], n_train, cfg["n_validation"], cfg["seed"])

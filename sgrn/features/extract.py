@@ -23,18 +23,19 @@ def extract_to(dataset: h5py.Dataset, images, model: torch.nn.Module, batch_size
                workers: int, device: torch.device) -> float:
     """Fill `dataset` (n, d) with model(images) in row order; returns images per second.
 
-    ``images`` yields (tensor, error) items (ImageFiles, ArrayImages); decoding and resizing
-    run in ``workers`` DataLoader processes while the main process runs the model.
+    ``images`` yields (uint8 HWC tensor, error) items and maps batches with
+    ``to_model_input`` (ImageFiles, ArrayImages); decoding and resizing run in ``workers``
+    DataLoader processes while the main process runs the model.
     """
     loader = DataLoader(images, batch_size=batch_size, shuffle=False, num_workers=workers,
                         persistent_workers=False, worker_init_fn=worker_init if workers else None,
-                        prefetch_factor=4 if workers else None)
+                        prefetch_factor=4 if workers else None, pin_memory=device.type == "cuda")
     model = model.to(device).to(memory_format=torch.channels_last)
     start, done, last_report = time.perf_counter(), 0, 0.0
     with torch.inference_mode():
         for batch, errors in loader:
             raise_first_error(errors)
-            batch = batch.to(device).contiguous(memory_format=torch.channels_last)
+            batch = images.to_model_input(batch.to(device, non_blocking=True))
             feats = model(batch).float().cpu().numpy()
             dataset[done:done + len(feats)] = feats.astype(np.float32, copy=False)
             done += len(feats)

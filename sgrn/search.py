@@ -1,0 +1,404 @@
+"""Search with a trained run: encode a query (an image file, a tag string or a code) and
+rank the run's database codes by Hamming distance.
+
+A run is the folder ``results/{dataset}/{method}/b{bits}/s{seed}`` holding ``model.pt``
+and ``codes.h5`` (the index: packed database codes of both modalities); the dataset's
+``features.h5`` (how image features were made and standardised) and ``pairs.h5`` (tag
+vocabulary, image paths) are found beside it in the project, or given. The command line
+is ``sgrn search`` (``python -m sgrn search``); docs/evaluation.md describes it.
+
+Bad input (codes of another length or dataset than the index, an empty query, an image
+that cannot be decoded, tags none of which is in the vocabulary) raises
+:class:`SearchError` with a message that says what to fix.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sgrn.codes import BIT_ORDER, WordPlanes, check_threads, hamming_topk, word_planes
+
+MODALITIES = ("image", "text")
+CHECKPOINT_FORMAT = "sgrn-checkpoint-1"
+
+
+class SearchError(ValueError):
+    """A query or a run that cannot be searched; the message says why."""
+
+
+def _attr(value):
+    if isinstance(value, bytes):
+        return value.decode()
+    return value.item() if hasattr(value, "item") else value
+
+
+def _strings(values) -> list[str]:
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+@dataclass
+class Index:
+    """The searchable part of a run: database codes of both modalities and their ids."""
+
+    path: Path
+    dataset: str
+    bits: int
+    method: str
+    seed: int
+    codes: dict[str, WordPlanes]
+    ids: np.ndarray                      # row of each database item in pairs.h5 / features.h5
+    attrs: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def load_index(path: str | Path) -> Index:
+    """Read the database side of an encode output (codes.h5), checking length and bit order."""
+    from sgrn.h5 import IncompleteFileError, open_complete
+
+    path = Path(path)
+    try:
+        f = open_complete(path, expect_step="encode")
+    except IncompleteFileError as err:
+        raise SearchError(f"index: {err}") from None
+    with f:
+        attrs = {k: _attr(v) for k, v in f.attrs.items()}
+        bits = int(attrs.get("bits", 0))
+        order = attrs.get("bit_order", BIT_ORDER)
+        if order != BIT_ORDER:
+            raise SearchError(f"{path}: codes packed in bit order {order!r}; this version reads "
+                              f"{BIT_ORDER!r}")
+        if "database" not in f:
+            raise SearchError(f"{path}: no 'database' group: not an index of database codes")
+        db = f["database"]
+        codes = {}
+        for m in MODALITIES:
+            packed = db[m][()]
+            if packed.ndim != 2 or packed.shape[1] * 8 != bits:
+                raise SearchError(f"{path}: database/{m} holds rows of {packed.shape[1] * 8} bits "
+                                  f"but the file records bits={bits}")
+            codes[m] = word_planes(packed, bits)
+        ids = db["index"][()].astype(np.int64)
+    return Index(path, str(attrs.get("dataset")), bits, str(attrs.get("method")),
+                 int(attrs.get("seed", -1)), codes, ids, attrs)
+
+
+def load_model(path: str | Path, index: Index) -> dict:
+    """The checkpoint of a run, refused when it belongs to another dataset or code length."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise SearchError(f"{path}: model file not found")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # a truncated or foreign file
+        raise SearchError(f"{path}: not a readable checkpoint ({type(err).__name__}: {err})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise SearchError(f"{path}: field 'format': expected {CHECKPOINT_FORMAT!r}")
+    if ckpt.get("bits") != index.bits:
+        raise SearchError(f"{path}: the model makes {ckpt.get('bits')}-bit codes but the index "
+                          f"{index.path} holds {index.bits}-bit codes")
+    if ckpt.get("dataset") is not None and ckpt.get("dataset") != index.dataset:
+        raise SearchError(f"{path}: a model of dataset {ckpt.get('dataset')!r}, but the index "
+                          f"{index.path} is of dataset {index.dataset!r}")
+    return ckpt
+
+
+def parse_tags(text: str) -> list[str]:
+    """Tags of a query string: comma-separated when it has commas, else space-separated;
+    lowercased and stripped, as the list-format reader does."""
+    parts = text.split(",") if "," in text else text.split()
+    return [t.strip().lower() for t in parts if t.strip()]
+
+
+def parse_code(text: str, bits: int) -> np.ndarray:
+    """A packed code given as hex digits (``--code``): uint8 (1, bits/8), checked for length."""
+    digits = text.strip().lower().removeprefix("0x").replace(" ", "").replace("_", "")
+    if not digits:
+        raise SearchError("empty query: --code has no hex digits")
+    try:
+        raw = bytes.fromhex(digits)
+    except ValueError:
+        raise SearchError(f"--code {text!r}: not a string of hex digits") from None
+    if len(raw) * 8 != bits:
+        raise SearchError(f"--code holds a {len(raw) * 8}-bit code but the index holds "
+                          f"{bits}-bit codes ({bits // 4} hex digits)")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(1, -1).copy()
+
+
+class Dataset:
+    """features.h5 and pairs.h5 of the index's dataset: what encoding a query needs."""
+
+    def __init__(self, features: Path, pairs: Path, root: Path, index: Index):
+        from sgrn.h5 import IncompleteFileError, open_complete
+
+        self.features_path, self.pairs_path, self.root = features, pairs, root
+        try:
+            with open_complete(features, expect_step="extract") as f:
+                self.feature_attrs = {k: _attr(v) for k, v in f.attrs.items()}
+                self.dims = {"image": int(f["image"].shape[1]), "text": int(f["text"].shape[1])}
+                self.stats = {name: f[name][()] for name in
+                              ("image_mean", "image_std", "text_mean", "text_std") if name in f}
+            with open_complete(pairs, expect_step="prepare") as p:
+                self.pairs_attrs = {k: _attr(v) for k, v in p.attrs.items()}
+                self.vocab = _strings(p["vocab"][()])
+        except IncompleteFileError as err:
+            raise SearchError(str(err)) from None
+        for name, attrs in (("features", self.feature_attrs), ("pairs", self.pairs_attrs)):
+            if attrs.get("dataset") != index.dataset:
+                path = features if name == "features" else pairs
+                raise SearchError(f"{path}: dataset {attrs.get('dataset')!r}, but the index "
+                                  f"{index.path} is of dataset {index.dataset!r}")
+
+    def standardise(self, x: np.ndarray, modality: str) -> np.ndarray:
+        """Map a raw feature row the way extract mapped the dataset's (z-score when recorded)."""
+        if self.feature_attrs.get(f"{modality}_standardised"):
+            mean, std = self.stats.get(f"{modality}_mean"), self.stats.get(f"{modality}_std")
+            if mean is None or std is None:
+                raise SearchError(f"{self.features_path}: {modality} features are standardised but "
+                                  f"'{modality}_mean'/'{modality}_std' are missing")
+            x = (x - mean) / std
+        return x.astype(np.float32)
+
+    def describe(self, rows: list[int]) -> dict[int, dict]:
+        """Image path and tags of the given pairs, read from pairs.h5 for those rows only."""
+        from sgrn.h5 import open_complete
+
+        wanted = sorted(set(rows))
+        with open_complete(self.pairs_path, expect_step="prepare") as p:
+            text = p["text"][wanted] if wanted else np.zeros((0, len(self.vocab)))
+            paths = _strings(p["image_paths"][wanted]) if "image_paths" in p and wanted else None
+        root = self.pairs_attrs.get("image_root")
+        if root:
+            root = Path(root) if Path(root).is_absolute() else self.root / root
+        out = {}
+        for i, row in enumerate(wanted):
+            image = paths[i] if paths is not None else None
+            out[row] = {"image": image,
+                        "image_file": str(root / image) if root and image else None,
+                        "tags": [self.vocab[j] for j in np.flatnonzero(text[i])]}
+        return out
+
+
+def _image_feature(path: Path, data: Dataset, threads: int) -> np.ndarray:
+    """The raw image feature of one image file, by the backbone that made the dataset's."""
+    import torch
+
+    from sgrn.data.errors import DataError
+    from sgrn.features.backbones import get_backbone
+    from sgrn.features.extract import extract_to
+    from sgrn.features.images import ImageFiles
+
+    attrs = data.feature_attrs
+    if attrs.get("image_source", "files") == "mat" or str(attrs.get("backbone", "")).startswith("none"):
+        raise SearchError(f"{data.features_path}: image features were imported, not extracted: "
+                          "there is no backbone to embed a new image; query with --tags")
+    try:
+        backbone = get_backbone(str(attrs.get("backbone", "alexnet")))
+    except ValueError as err:
+        raise SearchError(f"{data.features_path}: {err}") from None
+    weights = str(attrs.get("weights", "random"))
+    if weights == "file":
+        weights = str(attrs.get("weights_path", ""))
+    try:
+        seed = int(attrs.get("weights_seed", 0))
+    except (TypeError, ValueError):
+        seed = 0
+    images = ImageFiles(path.parent, [path.name], backbone.size, backbone.mean, backbone.std)
+    _, problem = images[0]  # decoded here first, for a message about the query file
+    if problem:
+        raise SearchError(f"--image {path}: {problem.split(' image of row 1 ', 1)[-1]}")
+    torch.set_num_threads(threads)
+    try:
+        model, _ = backbone.load(weights, seed)
+        out = np.zeros((1, backbone.dim), dtype=np.float32)
+        extract_to(out, images, model, 1, 0, torch.device("cpu"))
+    except (DataError, FileNotFoundError) as err:
+        raise SearchError(str(err)) from None
+    if out.shape[1] != data.dims["image"]:
+        raise SearchError(f"the {backbone.name} feature has {out.shape[1]} dimensions but "
+                          f"{data.features_path} holds {data.dims['image']}")
+    return out
+
+
+def encode_query(ckpt: dict, modality: str, feature: np.ndarray, threads: int) -> np.ndarray:
+    """Packed code (1, c/8) of one feature row through the run's hash network."""
+    import torch
+
+    from sgrn.codes import binarize, pack_codes
+    from sgrn.nets import encode
+    from sgrn.train import load_nets
+
+    torch.set_num_threads(threads)
+    dims = ckpt.get("dims", {})
+    if dims.get(modality) != feature.shape[1]:
+        raise SearchError(f"the model's {modality} net takes {dims.get(modality)}-d features, "
+                          f"the dataset's are {feature.shape[1]}-d")
+    img_net, txt_net = load_nets(ckpt, torch.device("cpu"))
+    net = img_net if modality == "image" else txt_net
+    h = encode(net, torch.from_numpy(np.ascontiguousarray(feature, dtype=np.float32)))
+    return pack_codes(binarize(h.numpy()))
+
+
+@dataclass
+class Query:
+    kind: str          # image | tags | code
+    value: str
+    modality: str      # the modality of the query code (image or text); None for a code
+    used: list[str] = field(default_factory=list)     # tags found in the vocabulary
+    ignored: list[str] = field(default_factory=list)  # tags not in it
+
+
+def run_search(args: argparse.Namespace) -> dict:
+    """Resolve the run, encode the query, search; returns the result as a JSON-able dict."""
+    threads = check_threads(args.threads)
+    run_dir = Path(args.run) if args.run else None
+    if run_dir is not None and not run_dir.is_dir():
+        raise SearchError(f"{run_dir}: run folder not found (expected "
+                          "results/{dataset}/{method}/b{bits}/s{seed})")
+    index_path = Path(args.index) if args.index else (run_dir / "codes.h5" if run_dir else None)
+    if index_path is None:
+        raise SearchError("give the run folder (--run) or the index (--index codes.h5)")
+    index = load_index(index_path)
+    if isinstance(args.k, bool) or args.k < 1:
+        raise SearchError(f"-k must be a positive integer, got {args.k}")
+
+    ckpt = None
+    if args.code is None:  # the model must fit the index before anything else is read
+        model_path = Path(args.model) if args.model else (run_dir / "model.pt" if run_dir else None)
+        if model_path is None:
+            raise SearchError("give the run folder (--run) or the model (--model model.pt)")
+        ckpt = load_model(model_path, index)
+
+    root = Path(args.root) if args.root else _project_root(index_path)
+    features = Path(args.features) if args.features else root / "results" / index.dataset / "features.h5"
+    pairs = Path(args.pairs) if args.pairs else root / "resources" / index.dataset / "pairs.h5"
+    data = Dataset(features, pairs, root, index)
+
+    if args.code is not None:
+        if args.target is None:
+            raise SearchError("--code needs --target image or --target text: the modality of the "
+                              "database codes to search")
+        query = Query("code", args.code, None)
+        code = parse_code(args.code, index.bits)
+    else:
+        if args.image is not None:
+            query = Query("image", args.image, "image")
+            if not args.image.strip():
+                raise SearchError("empty query: --image names no file")
+            path = Path(args.image)
+            if not path.is_file():
+                raise SearchError(f"{path}: image file not found")
+            feature = data.standardise(_image_feature(path, data, threads), "image")
+        else:
+            tags = parse_tags(args.tags)
+            if not tags:
+                raise SearchError("empty query: --tags has no tag")
+            known = set(data.vocab)
+            used = [t for t in dict.fromkeys(tags) if t in known]
+            ignored = [t for t in dict.fromkeys(tags) if t not in known]
+            if not used:
+                examples = ", ".join(data.vocab[:8])
+                raise SearchError(f"--tags: none of {', '.join(ignored)} is in the vocabulary of "
+                                  f"{index.dataset} ({len(data.vocab)} tags, e.g. {examples})")
+            query = Query("tags", args.tags, "text", used, ignored)
+            bow = np.zeros((1, len(data.vocab)), dtype=np.float32)
+            bow[0, [data.vocab.index(t) for t in used]] = 1
+            feature = data.standardise(bow, "text")
+        code = encode_query(ckpt, query.modality, feature, threads)
+
+    target = args.target or ("text" if query.modality == "image" else "image")
+    idx, dist = hamming_topk(word_planes(code, index.bits), index.codes[target], args.k,
+                             threads=threads)
+    rows = [int(index.ids[j]) for j in idx[0]]
+    info = data.describe(rows)
+    results = [{"rank": rank, "id": row, "distance": int(d), **info[row]}
+               for rank, (row, d) in enumerate(zip(rows, dist[0]), start=1)]
+    return {
+        "query": {"kind": query.kind, "value": query.value, "modality": query.modality,
+                  "code": code[0].tobytes().hex(), "tags_used": query.used,
+                  "tags_ignored": query.ignored},
+        "index": {"path": str(index.path), "dataset": index.dataset, "method": index.method,
+                  "bits": index.bits, "seed": index.seed, "items": len(index)},
+        "target": target,
+        "k": len(results),
+        "ties": "stable (by database index)",
+        "results": results,
+    }
+
+
+def _project_root(index_path: Path) -> Path:
+    """The project folder of results/{dataset}/{method}/b{bits}/s{seed}/codes.h5, else '.'."""
+    parts = index_path.resolve().parents
+    if len(parts) > 5 and parts[4].name == "results":
+        return parts[5]
+    return Path(".")
+
+
+def format_table(result: dict) -> str:
+    arrow = {"image": "I", "text": "T", None: "code"}[result["query"]["modality"]]
+    idx = result["index"]
+    head = (f"{arrow}->{result['target'][0].upper()}: top {result['k']} of {idx['items']} "
+            f"database items, {idx['bits']} bits, {idx['dataset']}/{idx['method']} seed "
+            f"{idx['seed']} (query code {result['query']['code']})")
+    lines = [head]
+    if result["query"]["tags_ignored"]:
+        lines.append(f"tags not in the vocabulary, ignored: {', '.join(result['query']['tags_ignored'])}")
+    rows = [("rank", "id", "dist", "image", "tags")]
+    for r in result["results"]:
+        rows.append((str(r["rank"]), str(r["id"]), str(r["distance"]), r["image"] or "-",
+                     ", ".join(r["tags"]) or "-"))
+    widths = [max(len(row[c]) for row in rows) for c in range(4)]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(w) if c >= 3 else cell.rjust(w)
+                               for c, (cell, w) in enumerate(zip(row[:4], widths))) + "  " + row[4])
+    return "\n".join(lines)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "search", help="query a trained run with an image file or a tag string",
+        description="Rank the database of a trained run by Hamming distance to a query: an image "
+                    "file (searches the text codes: I->T), a tag string (searches the image codes: "
+                    "T->I) or a packed code in hex. Ties are ordered by database index.")
+    p.add_argument("--run", help="run folder results/{dataset}/{method}/b{bits}/s{seed} "
+                                 "(holds model.pt and codes.h5)")
+    q = p.add_mutually_exclusive_group(required=True)
+    q.add_argument("--image", help="query image file (JPEG/PNG)")
+    q.add_argument("--tags", help="query tags, comma- or space-separated")
+    q.add_argument("--code", help="query code: c/4 hex digits of a packed code (big-endian bits)")
+    p.add_argument("-k", type=int, default=10, help="results to print (default 10)")
+    p.add_argument("--target", choices=MODALITIES,
+                   help="database modality to search (default: the other one, cross-modal)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for encoding and search (default: all of this process's CPUs)")
+    p.add_argument("--model", help="model.pt (default: RUN/model.pt)")
+    p.add_argument("--index", help="codes.h5 to search (default: RUN/codes.h5)")
+    p.add_argument("--features", help="features.h5 (default: ROOT/results/{dataset}/features.h5)")
+    p.add_argument("--pairs", help="pairs.h5 (default: ROOT/resources/{dataset}/pairs.h5)")
+    p.add_argument("--root", help="project folder (default: found from the run folder)")
+    p.set_defaults(func=main)
+    return p
+
+
+def main(args: argparse.Namespace) -> int:
+    from sgrn.cli import user_errors
+
+    try:
+        result = run_search(args)
+    except (SearchError, *user_errors()) as err:
+        print(f"sgrn search: error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_table(result))
+    return 0

@@ -1,0 +1,45 @@
+"""The benchmarks at their quick sizes: each runs, prints its figures and its check passes.
+
+Timings on a shared CI machine say little, so only the correctness checks are asserted
+(results identical to the references); the figures themselves are in docs/evaluation.md.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def bench(script: str, *args: str, timeout: int = 600) -> str:
+    proc = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True,
+                          text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{script} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+def test_search_benchmark_quick():
+    out = bench("bench_search.py", "--repeat", "1")
+    assert "results agree" in out
+    for name in ("ours", "faiss", "argsort"):
+        assert f"  {name} " in out
+
+
+def test_metrics_benchmark_quick():
+    out = bench("bench_metrics.py", "--repeat", "1")
+    assert "agree to 1e-9" in out and "speed-up of ours over the argsort reference" in out
+
+
+@pytest.mark.slow
+def test_channels_last_benchmark_quick():
+    out = bench("bench_channels_last.py", "--repeat", "1")
+    assert "channels-last is" in out and "features agree" in out
+
+
+@pytest.mark.slow
+def test_epoch_benchmark_quick():
+    out = bench("bench_epoch.py", "--epochs", "2")
+    assert "per epoch" in out and "the speed of the plain loop" in out
