@@ -10,14 +10,21 @@ decoded by PIL at a reduced DCT scale (``draft``), several times faster.
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
-from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms.v2.functional import resize
+
+# torchvision 0.29 deprecates its decoders and warns at every call; when a later release
+# removes them, PIL decodes everything.
+try:
+    from torchvision.io import ImageReadMode, decode_image
+except ImportError:
+    decode_image = None
 
 from sgrn.data.errors import DataError
 
@@ -49,12 +56,14 @@ def decode_rgb(path: Path, size: int) -> torch.Tensor:
     data = path.read_bytes()
     with Image.open(io.BytesIO(data)) as img:  # reads the header only; refuses non-images
         big_jpeg = img.format == "JPEG" and min(img.size) >= 2 * size
-        if big_jpeg:
+        if big_jpeg or decode_image is None:
             img.draft("RGB", (size, size))
             return torch.from_numpy(np.array(img.convert("RGB"), dtype=np.uint8)).permute(2, 0, 1)
         try:
-            return decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8),
-                                mode=ImageReadMode.RGB)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8),
+                                    mode=ImageReadMode.RGB)
         except RuntimeError:
             return torch.from_numpy(np.array(img.convert("RGB"), dtype=np.uint8)).permute(2, 0, 1)
 
