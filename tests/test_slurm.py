@@ -116,7 +116,7 @@ def slurm_cluster(request):
 
 
 class Project:
-    """A tiny copy of the project, the profile linked where `--profile slurm` finds it."""
+    """A tiny copy of the project (with its root link `slurm -> profiles/slurm`)."""
 
     def __init__(self, root: Path, scratch: Path):
         self.root = root
@@ -127,10 +127,9 @@ class Project:
         probe = probe_dir / "python"
         probe.write_text(PROBE.replace("@PYTHON@", str(BIN / "python")))
         probe.chmod(0o755)
-        # The README's setup step, with XDG_CONFIG_HOME in the test's scratch space.
+        # An empty user config: the profile must be found through the root link `slurm`.
         config = scratch / "config"
         (config / "snakemake").mkdir(parents=True)
-        (config / "snakemake/slurm").symlink_to(root / "profiles/slurm")
         self.env = env()
         self.env.update(XDG_CONFIG_HOME=str(config), SGRN_PROBE=str(self.probe_log),
                         PATH=f"{probe_dir}{os.pathsep}{self.env['PATH']}")

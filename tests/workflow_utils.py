@@ -38,7 +38,7 @@ def project_files() -> list[str]:
     """Tracked and untracked-but-not-ignored files of the checkout."""
     out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO,
                          capture_output=True, text=True, check=True).stdout
-    return [line for line in out.splitlines() if (REPO / line).is_file()]
+    return [line for line in out.splitlines() if (REPO / line).is_file() or (REPO / line).is_symlink()]
 
 
 TINY = {
@@ -58,7 +58,10 @@ def tiny_copy(dest: Path, git: bool = False, **overrides) -> Path:
     for rel in project_files():
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / rel, target)
+        if (REPO / rel).is_symlink():
+            target.symlink_to(os.readlink(REPO / rel))
+        else:
+            shutil.copy2(REPO / rel, target)
     params = yaml.safe_load((dest / "params.yaml").read_text())
     for key, value in {**TINY, **overrides}.items():
         if isinstance(value, dict) and key in ("train", "evaluate", "extract"):
