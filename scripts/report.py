@@ -13,7 +13,7 @@ def main(args, log):
     runs = load_runs(Path(args.evaluations), params)
     write_json(args.metrics, aggregate(runs))
     with atomic_path(args.tables) as tmp:
-        write_tables(runs, tmp, digits=params["report"]["digits"])
+        write_tables(runs, tmp, digits=params["report"]["digits"], reference=params["report"]["reference"])
     with atomic_path(args.plots) as tmp:
         write_plots(runs, tmp)
     log.info("report of %d runs -> %s, %s, %s", len(runs), args.metrics, args.tables, args.plots)

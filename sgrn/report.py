@@ -76,8 +76,51 @@ def aggregate(runs: list[dict]) -> dict:
     return nested
 
 
-def write_tables(runs: list[dict], out_dir: Path, digits: int = 3) -> None:
-    """One Markdown and one CSV table per dataset."""
+def paired_differences(runs: list[dict], reference: str) -> list[tuple[str, str, int, dict]]:
+    """(dataset, method, bits, {metric: (mean, std)}) of method minus reference, paired by seed.
+
+    Pairing by seed removes the variation that both runs share (same split, same features,
+    same initial seed), so the spread is that of the difference itself.
+    """
+    by_key = {(r["dataset"], r["method"], r["bits"], r["seed"]): r for r in runs}
+    out = []
+    for (dataset, method, bits), group in _groups(runs).items():
+        if method == reference:
+            continue
+        pairs = [(run, by_key.get((dataset, reference, bits, run["seed"]))) for run in group]
+        pairs = [(a, b) for a, b in pairs if b is not None]
+        if not pairs:
+            continue
+        diffs = {}
+        for direction in DIRECTIONS:
+            for key in _map_keys(pairs[0][0]):
+                values = np.array([a[direction][key] - b[direction][key] for a, b in pairs])
+                diffs[_metric_name(direction, key)] = (float(values.mean()), float(values.std()), len(values))
+        out.append((dataset, method, bits, diffs))
+    return out
+
+
+def _difference_section(runs: list[dict], dataset: str, reference: str, digits: int) -> list[str]:
+    rows = [row for row in paired_differences(runs, reference) if row[0] == dataset]
+    if not rows:
+        return []
+    keys = list(rows[0][3])
+    lines = ["", f"## Difference to {reference}, paired by seed (mean ± std over seeds)", "",
+             "| method | bits | " + " | ".join(_header(keys)) + " | seeds |",
+             "|---|---|" + "---|" * len(keys) + "---|"]
+    for _, method, bits, diffs in rows:
+        cells = [f"{m:+.{digits}f} ± {s:.{digits}f}" for m, s, _ in diffs.values()]
+        lines.append(f"| {method} | {bits} | " + " | ".join(cells) + f" | {next(iter(diffs.values()))[2]} |")
+    return lines + [""]
+
+
+def _header(keys: list[str]) -> list[str]:
+    return [k.replace("i2t_", "I->T ").replace("t2i_", "T->I ").replace("map_all", "MAP@all")
+            .replace("map", "MAP@") for k in keys]
+
+
+def write_tables(runs: list[dict], out_dir: Path, digits: int = 3, reference: str | None = None) -> None:
+    """One Markdown and one CSV table per dataset; with `reference`, paired differences too."""
     import pandas as pd
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -98,14 +141,15 @@ def write_tables(runs: list[dict], out_dir: Path, digits: int = 3) -> None:
             epochs = ",".join(str(run.get("best_epoch", "?")) for run in group)
             md.append(f"| {method} | {bits} | " + " | ".join(cells) + f" | {len(group)} | {epochs} |")
         prior = next(run["label_prior_map_all"] for run in runs if run["dataset"] == dataset)
-        header = [k.replace("i2t_", "I->T ").replace("t2i_", "T->I ").replace("map_all", "MAP@all")
-                  .replace("map", "MAP@") for k in keys]
+        header = _header(keys)
         ties = TIE_RULES[runs[0].get("ties", "stable")]
         text = [f"# {dataset}: retrieval MAP (mean ± std over seeds)", "",
                 f"Hamming ranking; {ties}. Label prior (expected "
                 f"MAP@all of a random ranking): {prior:.{digits}f}.", "",
                 "| method | bits | " + " | ".join(header) + " | seeds | best epochs |",
                 "|---|---|" + "---|" * len(header) + "---|---|", *md, ""]
+        if reference:
+            text += _difference_section(runs, dataset, reference, digits)
         (out_dir / f"{dataset}.md").write_text("\n".join(text))
         pd.DataFrame(rows).to_csv(out_dir / f"{dataset}.csv", index=False, float_format="%.6f")
 

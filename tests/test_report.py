@@ -6,7 +6,7 @@ import json
 import pytest
 
 from sgrn.data.errors import DataError
-from sgrn.report import aggregate, evaluation_path, load_runs, write_plots, write_tables
+from sgrn.report import aggregate, evaluation_path, load_runs, paired_differences, write_plots, write_tables
 
 
 def fake_run(seed, i2t, t2i):
@@ -55,3 +55,21 @@ def test_tables_and_plots(runs, tmp_path):
 def test_missing_evaluation_is_named(tmp_path):
     with pytest.raises(DataError, match=r"demo/sgrn/b16/s0.json: evaluation of demo/sgrn/16 bits/seed 0 not found"):
         load_runs(tmp_path, PARAMS)
+
+
+def test_paired_differences_to_a_reference(tmp_path):
+    params = {"datasets": ["demo"], "methods": ["sgrn", "djsrh"], "bits": [16], "seeds": [0, 1]}
+    values = {("sgrn", 0): 0.5, ("sgrn", 1): 0.7, ("djsrh", 0): 0.4, ("djsrh", 1): 0.5}
+    for (method, seed), v in values.items():
+        path = evaluation_path(tmp_path, "demo", method, 16, seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(fake_run(seed, v, v)))
+    runs = load_runs(tmp_path, params)
+    (row,) = paired_differences(runs, "djsrh")
+    mean, std, n = row[3]["i2t_map_all"]
+    assert (row[1], n) == ("sgrn", 2)
+    assert mean == pytest.approx(0.15) and std == pytest.approx(0.05)  # differences 0.1 and 0.2
+    write_tables(runs, tmp_path / "tables", reference="djsrh")
+    md = (tmp_path / "tables/demo.md").read_text()
+    assert "## Difference to djsrh, paired by seed" in md
+    assert "| sgrn | 16 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | 2 |" in md
