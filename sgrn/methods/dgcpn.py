@@ -21,7 +21,8 @@ from torch import Tensor
 
 from sgrn.graphs import EPS, TIE_TOL, cosine_graph, kth_largest, signed
 from sgrn.methods.losses import code_similarity
-from sgrn.methods.spec import TABLES, check_standardised, neighbour_count, resolve_method_params
+from sgrn.methods.base import Method
+from sgrn.methods.spec import TABLES, neighbour_count
 
 PARAMS = TABLES["dgcpn"]  # the hyper-parameters, with ranges: sgrn/methods/spec.py
 
@@ -112,7 +113,7 @@ def half_binary_loss(h_img: Tensor, h_txt: Tensor, s: Tensor) -> Tensor:
 # --------------------------------------------------------------------------- method
 
 
-class DGCPN:
+class DGCPN(Method):
     """DGCPN's target S and loss for one batch (or, sliced, for the whole training set).
 
     The loss is our reading of DGCPN's description (its equations are not in method.md):
@@ -126,37 +127,17 @@ class DGCPN:
     (it is still logged, outside the autograd graph).
 
     ``batch_size`` is the number of rows each graph will have (the batch, or n with
-    ``global_graph``); any positive size fits, k being a fraction of it. ``standardised`` =
-    (image, text): whether each modality's features were z-scored, so that its cosine graph
-    is (1 + cos) / 2 (section 3). ``global_graph`` is read by the trainer, not here.
+    ``global_graph``); any positive size fits, k being a fraction of it. ``global_graph`` is
+    read by the trainer, not here.
     """
 
     name = "dgcpn"
-
-    def __init__(
-        self,
-        batch_size: int | None = None,
-        *,
-        standardised: tuple[bool, bool] = (False, False),
-        **params: object,
-    ) -> None:
-        self.params = resolve_method_params(self.name, params, batch_size)
-        self.standardised = check_standardised(self.name, standardised)
-
-    def __repr__(self) -> str:
-        args = [f"{k}={v!r}" for k, v in self.params.items()]
-        return f"DGCPN({', '.join(args)}, standardised={self.standardised!r})"
 
     @torch.no_grad()
     def targets(self, f_img: Tensor, f_txt: Tensor) -> dict[str, Tensor]:
         """{"S": mu (2 S - 1)}, (m, m), over the m rows given (a batch or the training set)."""
         p = self.params
-        std_img, std_txt = self.standardised
-        s_pair = pair_graph(
-            cosine_graph(f_img.detach().float(), standardised=std_img),
-            cosine_graph(f_txt.detach().float(), standardised=std_txt),
-            p["a1"],
-        )
+        s_pair = pair_graph(*self.cosine_graphs(f_img, f_txt), p["a1"])
         k = neighbour_count(p["k_fraction"], s_pair.shape[0])
         return {"S": p["mu"] * dgcpn_graph(s_pair, k, p["a2"])}
 

@@ -11,43 +11,24 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from sgrn.graphs import cosine_graph, joint_graph, signed
-from sgrn.methods.spec import TABLES, check_standardised, resolve_method_params
+from sgrn.graphs import joint_graph, signed
+from sgrn.methods.base import Method
+from sgrn.methods.spec import TABLES
 from sgrn.methods.losses import code_similarity
 
 PARAMS = TABLES["djsrh"]  # the hyper-parameters, with ranges: sgrn/methods/spec.py
 
 
-class DJSRH:
-    """DJSRH's target S = mu S_J and its loss for one batch.
-
-    ``standardised`` = (image, text): whether each modality's features were z-scored, so
-    that its cosine graph is (1 + cos) / 2 (section 3).
-    """
+class DJSRH(Method):
+    """DJSRH's target S = mu S_J and its loss for one batch."""
 
     name = "djsrh"
-
-    def __init__(
-        self,
-        batch_size: int | None = None,
-        *,
-        standardised: tuple[bool, bool] = (False, False),
-        **params: object,
-    ) -> None:
-        self.params = resolve_method_params(self.name, params, batch_size)
-        self.standardised = check_standardised(self.name, standardised)
-
-    def __repr__(self) -> str:
-        args = [f"{k}={v!r}" for k, v in self.params.items()]
-        return f"DJSRH({', '.join(args)}, standardised={self.standardised!r})"
 
     @torch.no_grad()
     def targets(self, f_img: Tensor, f_txt: Tensor) -> dict[str, Tensor]:
         """S = mu S_J, and the intra-modal graphs S_I, S_T it is built from, (m, m)."""
         p = self.params
-        std_img, std_txt = self.standardised
-        s_img = signed(cosine_graph(f_img.detach().float(), standardised=std_img))
-        s_txt = signed(cosine_graph(f_txt.detach().float(), standardised=std_txt))
+        s_img, s_txt = map(signed, self.cosine_graphs(f_img, f_txt))
         s = p["mu"] * joint_graph(s_img, s_txt, p["beta"], p["eta"])
         return {"S": s, "S_img": s_img, "S_txt": s_txt}
 

@@ -12,8 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from sgrn.graphs import EPS, cosine_graph, signed
-from sgrn.methods.spec import TABLES, check_standardised, resolve_method_params
+from sgrn.graphs import EPS, signed
+from sgrn.methods.base import Method
+from sgrn.methods.spec import TABLES
 from sgrn.methods.losses import code_similarity
 
 PARAMS = TABLES["jdsh"]  # the hyper-parameters, with ranges: sgrn/methods/spec.py
@@ -38,36 +39,16 @@ def reweight_tails(
     return torch.where(high, (1 + l2 * torch.exp(s - s_max)) * s, out)
 
 
-class JDSH:
-    """JDSH's target S and loss for one batch (left <= right is checked in spec.py).
-
-    ``standardised`` = (image, text): whether each modality's features were z-scored, so
-    that its cosine graph is (1 + cos) / 2 (section 3).
-    """
+class JDSH(Method):
+    """JDSH's target S and loss for one batch (left <= right is checked in spec.py)."""
 
     name = "jdsh"
-
-    def __init__(
-        self,
-        batch_size: int | None = None,
-        *,
-        standardised: tuple[bool, bool] = (False, False),
-        **params: object,
-    ) -> None:
-        self.params = resolve_method_params(self.name, params, batch_size)
-        self.standardised = check_standardised(self.name, standardised)
-
-    def __repr__(self) -> str:
-        args = [f"{k}={v!r}" for k, v in self.params.items()]
-        return f"JDSH({', '.join(args)}, standardised={self.standardised!r})"
 
     @torch.no_grad()
     def targets(self, f_img: Tensor, f_txt: Tensor) -> dict[str, Tensor]:
         """S = mu reweight_tails(S~), and the intra-modal graphs S_I, S_T, (m, m)."""
         p = self.params
-        std_img, std_txt = self.standardised
-        s_img = signed(cosine_graph(f_img.detach().float(), standardised=std_img))
-        s_txt = signed(cosine_graph(f_txt.detach().float(), standardised=std_txt))
+        s_img, s_txt = map(signed, self.cosine_graphs(f_img, f_txt))
         s = joint_modal(s_img, s_txt, p["a"], p["b"], p["l"])
         s = reweight_tails(s, p["left"], p["right"], p["s_min"], p["s_max"], p["l1"], p["l2"])
         return {"S": p["mu"] * s, "S_img": s_img, "S_txt": s_txt}

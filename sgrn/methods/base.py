@@ -1,0 +1,39 @@
+"""What every method shares: checked hyper-parameters, the standardised flags, the cosine graphs."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from sgrn.graphs import cosine_graph
+from sgrn.methods.spec import check_standardised, resolve_method_params
+
+
+class Method:
+    """A family's targets and loss for one batch; subclasses set `name` and implement both.
+
+    ``batch_size`` is the number of rows each graph will have (a batch, or n for a global
+    graph); ``standardised`` = (image, text): whether each modality's features were z-scored,
+    so that its cosine graph is (1 + cos) / 2 (method.md section 3).
+    """
+
+    name = ""
+
+    def __init__(
+        self,
+        batch_size: int | None = None,
+        *,
+        standardised: tuple[bool, bool] = (False, False),
+        **params: object,
+    ) -> None:
+        self.params = resolve_method_params(self.name, params, batch_size)
+        self.standardised = check_standardised(self.name, standardised)
+
+    def __repr__(self) -> str:
+        args = [f"{k}={v!r}" for k, v in self.params.items()]
+        return f"{type(self).__name__}({', '.join(args)}, standardised={self.standardised!r})"
+
+    def cosine_graphs(self, f_img: Tensor, f_txt: Tensor) -> tuple[Tensor, Tensor]:
+        """C_I and C_T in [0, 1] (section 3), each with its modality's mapping."""
+        std_img, std_txt = self.standardised
+        return (cosine_graph(f_img.detach().float(), standardised=std_img),
+                cosine_graph(f_txt.detach().float(), standardised=std_txt))
