@@ -13,7 +13,6 @@ import torch
 
 from sgrn.atomic import atomic_path
 from sgrn.cli import parser, run, set_threads
-from sgrn.data.errors import DataError
 from sgrn.data.rawdir import open_raw
 from sgrn.features.backbones import get_backbone
 from sgrn.features.extract import copy_features, extract_to, feature_chunks, standardise_columns

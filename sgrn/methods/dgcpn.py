@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from sgrn.graphs import EPS, TIE_TOL, cosine_graph, kth_largest, signed
+from sgrn.graphs import EPS, TIE_TOL, kth_largest, signed
 from sgrn.methods.losses import code_similarity
 from sgrn.methods.base import Method
 from sgrn.methods.spec import TABLES, neighbour_count
