@@ -108,6 +108,8 @@ def main():
     p.add_argument("--n", type=int, default=190_000)
     p.add_argument("--dir", default=None, help="scratch folder (default: a new temporary one)")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    p.add_argument("--steps", default="download,prepare,extract,train,encode",
+                   help="comma-separated steps to measure (each needs the ones before it)")
     args = p.parse_args()
     root = Path(args.dir or tempfile.mkdtemp(prefix="sgrn-bench-memory-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -121,7 +123,10 @@ def main():
         write_params(root, mat)
         print("| step | wall (s) | peak RSS of the process tree (GB) | under 4 GB |")
         print("|---|---|---|---|")
+        wanted = args.steps.split(",")
         for name, cmd in commands():
+            if name not in wanted:
+                continue
             rc, wall, peak = peak_rss(cmd, root)
             print(f"| {name} | {wall:.0f} | {peak:.2f} | {'yes' if peak < LIMIT_GB else 'NO'}"
                   f"{'' if rc == 0 else f' (exit {rc})'} |", flush=True)

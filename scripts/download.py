@@ -71,7 +71,9 @@ def mirflickr(cfg, dataset, tmp, log):
             raise DataError(f"{folder}: expected both {' and '.join(names)}, found "
                             f"{[a.name for a in archives]}")
         trees = [extracted(a, store) for a in archives if is_archive(a)]
-        images, annotations = trees
+        # whichever order the files were listed in: the image archive has mirflickr/meta/tags
+        images = next((t for t in trees if any(t.glob("*/meta/tags"))), trees[0])
+        annotations = next((t for t in trees if t != images), images)
     else:  # the archives already extracted under `path`
         images = annotations = folder
     counts = convert(images, annotations, tmp, bad_tags=cfg["bad_tags"])

@@ -9,12 +9,12 @@ import torch
 import yaml
 from PIL import Image
 from torchvision import transforms
+from workflow_utils import REPO
 
 from sgrn.data.errors import DataError
 from sgrn.features.backbones import BACKBONES, get_backbone
 from sgrn.features.extract import extract_to, feature_chunks
 from sgrn.features.images import ImageFiles
-from workflow_utils import REPO
 
 pytest.importorskip("efficientnet_lite_pytorch")
 

@@ -8,7 +8,10 @@ import pytest
 from sgrn.data.errors import DataError
 from sgrn.data.listformat import read_list_dataset
 
-MIRFLICKR = Path("/work/shared/data/mirflickr25k")
+# shared/ lies beside the checkout (CI clones elsewhere and puts a copy of it there too)
+MIRFLICKR = next((p for p in (Path(__file__).resolve().parents[2] / "shared" / "data" / "mirflickr25k",
+                              Path("/work/shared/data/mirflickr25k")) if p.is_dir()),
+                 Path("/work/shared/data/mirflickr25k"))
 
 IMGS = ["img/a.jpg", "img/b.jpg", "img/c.jpg"]
 TAGS = [" Sky , ,NIKON", "sea", "dog,sky"]
@@ -253,7 +256,6 @@ def test_check_image_reports_corrupt_files(tmp_path):
 def test_prepare_skips_and_counts_or_refuses(tmp_path):
     import h5py
     from PIL import Image
-
     from test_mirflickr import params_for, step
 
     imgs = [f"img/{i}.jpg" for i in range(7)]

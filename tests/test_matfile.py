@@ -7,10 +7,10 @@ import h5py
 import numpy as np
 import pytest
 from scipy.io import savemat
+from test_mirflickr import params_for, step
 
 from sgrn.data.errors import DataError
 from sgrn.data.matfile import iter_feature_rows, mat_version, read_mat_dataset
-from test_mirflickr import params_for, step
 
 RNG = np.random.default_rng(0)
 

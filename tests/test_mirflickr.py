@@ -13,15 +13,16 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
+from test_download import serve
+from test_listformat import MIRFLICKR
+from workflow_utils import REPO, env
 
 from sgrn.data.errors import DataError
 from sgrn.data.listformat import read_list_dataset
 from sgrn.data.mirflickr import CONCEPTS, clean, convert, read_official
-from test_download import serve
-from workflow_utils import REPO, env
 
 N = 50
-SHARED = Path("/work/shared/data/mirflickr25k")
+SHARED = MIRFLICKR
 
 
 def fixture_tags(i: int) -> list[str]:
@@ -182,7 +183,7 @@ def test_download_over_http_resumes_and_verifies(tmp_path):
     with serve(**{"drop" + n: b for n, b in blobs.items()}) as server:
         files = [{"url": f"{server.url}/drop{n}", "name": n, "size": len(b),
                   "sha256": hashlib.sha256(b).hexdigest()} for n, b in blobs.items()]
-        params = params_for(tmp_path, "mf", {"source": "mirflickr25k", "files": files, "backoff": 0.01},
+        params = params_for(tmp_path, "mf", {"source": "mirflickr25k", "files": files[::-1], "backoff": 0.01},
                             {"split": SPLIT})
         proc = step("download", params, tmp_path, "--dataset", "mf", "--out", "raw")
         assert "retry 1/5" in proc.stderr
@@ -218,3 +219,35 @@ def test_shared_sample_as_an_on_disk_dataset(tmp_path):
         assert f["text"].shape == (730, 1386) and f["labels"].shape == (730, 24)
         assert len(f["split/query"]) == 100 and len(f["split/train"]) == 630
         assert f.attrs["skipped_missing_images"] == 19285
+
+
+def test_archive_source_with_a_list_format_folder_inside(tmp_path):
+    import io
+    import tarfile
+
+    lists = {"all_imgs.txt": "a.jpg\nb.jpg\nc.jpg\n", "all_tags.txt": "sky\nsky,sea\nsea\n",
+             "all_labels.txt": "1 0\n0 1\n1 1\n", "vocab.txt": "sky\nsea\n"}
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, text in lists.items():
+            info = tarfile.TarInfo(f"set/{name}")
+            info.size = len(text.encode())
+            tf.addfile(info, io.BytesIO(text.encode()))
+        for name in ("a.jpg", "b.jpg", "c.jpg"):
+            img = io.BytesIO()
+            Image.new("RGB", (30, 20), "green").save(img, "JPEG")
+            info = tarfile.TarInfo(f"set/{name}")
+            info.size = img.tell()
+            img.seek(0)
+            tf.addfile(info, img)
+    data = buf.getvalue()
+    with serve(**{"set.tar.gz": data}) as server:
+        files = [{"url": f"{server.url}/set.tar.gz", "sha256": hashlib.sha256(data).hexdigest()}]
+        params = params_for(tmp_path, "ar", {"source": "archive", "files": files, "subdir": "set"},
+                            {"split": {"kind": "random", "n_query": 1, "n_validation": 1}})
+        step("download", params, tmp_path, "--dataset", "ar", "--out", "raw")
+    pointer = yaml.safe_load((tmp_path / "raw" / "dataset.yaml").read_text())
+    assert pointer["root"].endswith("resources/downloads/ar/set.extracted/set")
+    step("prepare", params, tmp_path, "--dataset", "ar", "--raw", "raw", "--out", "pairs.h5")
+    with h5py.File(tmp_path / "pairs.h5") as f:
+        assert f["text"][()].tolist() == [[1, 0], [1, 1], [0, 1]]

@@ -13,14 +13,13 @@ import hashlib
 import http.client
 import logging
 import os
-import socket
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 from urllib.parse import unquote, urlparse
 
 from sgrn.data.errors import DataError
@@ -188,8 +187,7 @@ def _stream(source, part: Path, offset: int, spec: RemoteFile, progress, expecte
         while True:
             try:
                 block = source.read(CHUNK)
-            except (http.client.IncompleteRead, ConnectionError, socket.timeout, TimeoutError,
-                    OSError) as err:
+            except (http.client.IncompleteRead, ConnectionError, TimeoutError, OSError) as err:
                 raise TransientError(f"connection lost after {offset + got} bytes "
                                      f"({type(err).__name__})") from None
             if not block:
@@ -222,7 +220,7 @@ def _get_http(spec: RemoteFile, part: Path, offset: int, timeout: float, progres
         raise DataError(f"{spec.url}: HTTP {err.code} {err.reason}", file=spec.name) from None
     except urllib.error.URLError as err:
         raise TransientError(f"cannot connect ({err.reason})") from None
-    except (ConnectionError, socket.timeout, TimeoutError, http.client.HTTPException) as err:
+    except (ConnectionError, TimeoutError, http.client.HTTPException) as err:
         raise TransientError(f"cannot connect ({type(err).__name__}: {err})") from None
     with response:
         length = response.headers.get("Content-Length")

@@ -1,8 +1,8 @@
 """The image backbones extract can run, by the name used in ``extract.backbone``."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from torch import nn
 
