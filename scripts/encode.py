@@ -1,15 +1,16 @@
 #!/usr/bin/env python
 """Step 5, encode: packed binary codes of queries and database, both modalities -> codes.h5."""
 import h5py
+import numpy as np
 import torch
 
 from sgrn.atomic import atomic_path
 from sgrn.cli import parser, run, set_threads
-from sgrn.codes import BIT_ORDER, binarize, pack_codes
+from sgrn.codes import BIT_ORDER
 from sgrn.data.errors import DataError
-from sgrn.featurefile import load_features
+from sgrn.encoding import packed_codes
+from sgrn.featurefile import open_features
 from sgrn.h5 import mark_complete, stamp
-from sgrn.nets import encode
 from sgrn.params import load_params
 from sgrn.train import load_nets, pick_device
 
@@ -32,29 +33,25 @@ def main(args, log):
     params = load_params(args.params)
     set_threads(params["train"]["num_threads"])
     ckpt = load_checkpoint(args.model, args.dataset, args.method, args.bits)
-    feats = load_features(args.features)
-    if feats.dims != (ckpt["dims"]["image"], ckpt["dims"]["text"]):
-        raise DataError(f"{args.features}: feature dims {feats.dims} differ from the checkpoint's "
-                        f"{ckpt['dims']} in {args.model}")
     device = pick_device(params["train"]["device"])
     img_net, txt_net = load_nets(ckpt, device)
-
-    def codes(net, x, idx):
-        return pack_codes(binarize(encode(net, torch.from_numpy(x[idx]).to(device)).cpu().numpy()))
-
-    with atomic_path(args.out) as tmp, h5py.File(tmp, "w") as f:
+    with open_features(args.features) as feats, atomic_path(args.out) as tmp, h5py.File(tmp, "w") as f:
+        if feats.dims != (ckpt["dims"]["image"], ckpt["dims"]["text"]):
+            raise DataError(f"{args.features}: feature dims {feats.dims} differ from the checkpoint's "
+                            f"{ckpt['dims']} in {args.model}")
         for side in ("query", "database"):
-            idx = feats.split[side]
+            idx = np.sort(feats.split[side])
             g = f.create_group(side)
-            g.create_dataset("image", data=codes(img_net, feats.image, idx))
-            g.create_dataset("text", data=codes(txt_net, feats.text, idx))
+            g.create_dataset("image", data=packed_codes(img_net, feats, "image", idx, device))
+            g.create_dataset("text", data=packed_codes(txt_net, feats, "text", idx, device))
             g.create_dataset("labels", data=feats.labels[idx])
             g.create_dataset("index", data=idx)
+        n_query, n_database = len(feats.split["query"]), len(feats.split["database"])
         stamp(f, "encode", ckpt["params_hash"], dataset=args.dataset, method=args.method, bits=args.bits,
               seed=ckpt["seed"], bit_order=BIT_ORDER, best_epoch=ckpt["best_epoch"])
         mark_complete(f)
-    log.info("encoded %d queries and %d database items at %d bits -> %s", len(feats.split["query"]),
-             len(feats.split["database"]), args.bits, args.out)
+    log.info("encoded %d queries and %d database items at %d bits -> %s", n_query, n_database,
+             args.bits, args.out)
 
 
 if __name__ == "__main__":

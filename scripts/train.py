@@ -8,7 +8,7 @@ from pathlib import Path
 from dvclive import Live
 
 from sgrn.cli import parser, run
-from sgrn.featurefile import load_features
+from sgrn.featurefile import open_features
 from sgrn.params import load_params, method_config, params_hash
 from sgrn.train import TrainConfig, load_train_state, save_checkpoint, save_train_state, train
 
@@ -20,21 +20,22 @@ def main(args, log):
                                 f"(known: {sorted(params['method_params'])})")
     family, hyper = method_config(params, args.method, args.dataset)
     cfg = TrainConfig(**params["train"])
-    feats = load_features(args.features)
-    run_hash = params_hash(params["train"], hyper, args.bits, args.seed, feats.source)
     # Undeclared on purpose: it survives a failed job (which loses its declared outputs).
     state_path = Path(args.out).with_name("train_state.pt")
-    resume = load_train_state(state_path, run_hash)
-    # Outside `dvc repro`, dvclive must neither rewrite dvc.yaml nor create experiments.
-    # The curves start afresh; a resumed run replays its earlier epochs into them.
-    with Live(dir=args.live, save_dvc_exp=False, dvcyaml=None, report=None) as live:
-        def on_epoch(epoch, record):
-            for name, value in record.items():
-                live.log_metric(name, value)
-            live.next_step()
+    with open_features(args.features) as feats:
+        run_hash = params_hash(params["train"], hyper, args.bits, args.seed, feats.source)
+        resume = load_train_state(state_path, run_hash)
+        # Outside `dvc repro`, dvclive must neither rewrite dvc.yaml nor create experiments.
+        # The curves start afresh; a resumed run replays its earlier epochs into them.
+        with Live(dir=args.live, save_dvc_exp=False, dvcyaml=None, report=None) as live:
+            def on_epoch(epoch, record):
+                for name, value in record.items():
+                    live.log_metric(name, value)
+                live.next_step()
 
-        checkpoint = train(feats, family, hyper, args.bits, args.seed, cfg, on_epoch=on_epoch, resume=resume,
-                           save_state=lambda state: save_train_state(state_path, run_hash, state))
+            checkpoint = train(feats, family, hyper, args.bits, args.seed, cfg, on_epoch=on_epoch,
+                               resume=resume,
+                               save_state=lambda state: save_train_state(state_path, run_hash, state))
     checkpoint.update(method=args.method, dataset=args.dataset, params_hash=run_hash)
     save_checkpoint(checkpoint, args.out)
     state_path.unlink(missing_ok=True)

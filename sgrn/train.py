@@ -11,11 +11,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from sgrn.codes import binarize, pack_codes
+from sgrn.encoding import packed_codes
 from sgrn.featurefile import Features
 from sgrn.methods import build_method
 from sgrn.metrics import map_at_r
-from sgrn.nets import ImageHashNet, TextHashNet, alpha_at, encode
+from sgrn.nets import ImageHashNet, TextHashNet, alpha_at
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +54,11 @@ def _sgd(params, lr: float, cfg: TrainConfig, device: torch.device) -> torch.opt
 
 def validation_map(img_net, txt_net, feats: Features, device: torch.device) -> dict[str, float]:
     """MAP@all of validation queries against the database minus them; never the test queries."""
-    val = feats.split["validation"]
+    val = np.sort(feats.split["validation"])
     retrieval = np.setdiff1d(feats.split["database"], val)
-
-    def codes(net, x, idx):
-        return pack_codes(binarize(encode(net, torch.from_numpy(x[idx]).to(device)).cpu().numpy()))
-
-    qi, qt = codes(img_net, feats.image, val), codes(txt_net, feats.text, val)
-    di, dt = codes(img_net, feats.image, retrieval), codes(txt_net, feats.text, retrieval)
+    qi, qt = packed_codes(img_net, feats, "image", val, device), packed_codes(txt_net, feats, "text", val, device)
+    di = packed_codes(img_net, feats, "image", retrieval, device)
+    dt = packed_codes(txt_net, feats, "text", retrieval, device)
     ql, dl = feats.labels[val], feats.labels[retrieval]
     i2t = map_at_r(qi, dt, ql, dl, r=None)
     t2i = map_at_r(qt, di, ql, dl, r=None)
@@ -111,8 +108,8 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     if len(train_idx) < cfg.batch_size:
         raise ValueError(f"train.batch_size={cfg.batch_size} is larger than the training set "
                          f"({len(train_idx)} pairs)")
-    x_img = torch.from_numpy(feats.image[train_idx]).to(device)
-    x_txt = torch.from_numpy(feats.text[train_idx]).to(device)
+    x_img = torch.from_numpy(feats.rows("image", train_idx)).to(device)
+    x_txt = torch.from_numpy(feats.rows("text", train_idx)).to(device)
     batch_targets = TargetSource(family, method_params, x_img, x_txt, cfg.batch_size, feats.standardised)
     d_img, d_txt = feats.dims
     img_net = ImageHashNet(d_img, bits).to(device)
