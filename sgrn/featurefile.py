@@ -35,14 +35,10 @@ class Features:
         return self.image.shape[1], self.text.shape[1]
 
     def rows(self, modality: str, idx: np.ndarray) -> np.ndarray:
-        """float32 rows `idx` (any order) of 'image' or 'text', refusing NaN and inf."""
-        idx = np.asarray(idx, dtype=np.int64)
-        order = np.argsort(idx, kind="stable")
-        out = np.empty((len(idx), getattr(self, modality).shape[1]), dtype=np.float32)
-        for start in range(0, len(idx), BLOCK):
-            take = order[start:start + BLOCK]
-            out[take] = self._read(modality, idx[take])
-        return out
+        """float32 rows `idx` (any order, repeats allowed) of 'image' or 'text', refusing NaN and inf."""
+        unique, inverse = np.unique(np.asarray(idx, dtype=np.int64), return_inverse=True)
+        return np.concatenate(list(self.blocks(modality, unique)) or
+                              [np.zeros((0, getattr(self, modality).shape[1]), np.float32)])[inverse]
 
     def blocks(self, modality: str, idx: np.ndarray, size: int = BLOCK) -> Iterator[np.ndarray]:
         """float32 rows `idx` (ascending) of 'image' or 'text', `size` at a time."""
