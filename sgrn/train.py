@@ -34,6 +34,7 @@ class TrainConfig:
     validate_every: int = 5
     checkpoint_every: int = 5
     device: str = "auto"
+    mixed_precision: bool = False
     num_threads: int = 2
 
 
@@ -144,7 +145,9 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
             batch = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             f_img, f_txt = x_img[batch], x_txt[batch]
             targets = batch_targets(batch, f_img, f_txt)
-            loss, terms = batch_targets.method.loss(img_net(f_img, alpha), txt_net(f_txt, alpha), targets)
+            # bfloat16 autocast for the nets and the loss; the targets stay float32
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.mixed_precision):
+                loss, terms = batch_targets.method.loss(img_net(f_img, alpha), txt_net(f_txt, alpha), targets)
             opt_img.zero_grad(set_to_none=True)
             opt_txt.zero_grad(set_to_none=True)
             loss.backward()
