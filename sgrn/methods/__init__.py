@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 
-from sgrn.methods.spec import known_families
+from sgrn.methods.spec import check_family, known_families
 
 # family -> (module, class); the modules import torch, so they are imported on demand
 _CLASSES = {
@@ -43,16 +43,10 @@ def build_method(
     params.yaml block can be passed as it is. ``standardised`` = (image, text): whether each
     modality's features were z-scored (method.md section 3), recorded with the features.
     """
-    if family not in _CLASSES:
-        raise ValueError(
-            f"unknown method family {family!r}; known: {', '.join(known_families())}"
-        )
-    params = dict(params or {})
-    declared = params.pop("family", family)
-    if declared != family:
-        raise ValueError(f"params name family {declared!r} but {family!r} was asked for")
+    check_family(family)
     cls = _load(*_CLASSES[family])
-    return cls(batch_size=batch_size, standardised=standardised, **params)
+    # the class checks the params, a matching `family` key among them included
+    return cls(batch_size=batch_size, standardised=standardised, **dict(params or {}))
 
 
 def __getattr__(name: str):

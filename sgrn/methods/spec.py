@@ -86,6 +86,12 @@ def known_families() -> list[str]:
     return sorted(TABLES)
 
 
+def check_family(family: str) -> None:
+    """ValueError naming an unknown family and the known ones."""
+    if family not in TABLES:
+        raise ValueError(f"unknown method family {family!r}; known: {', '.join(known_families())}")
+
+
 def check_standardised(family: str, standardised: object) -> tuple[bool, bool]:
     """``standardised`` as an (image, text) pair of bools; ValueError when it is not one."""
     if (
@@ -115,10 +121,7 @@ def resolve_method_params(
     fits. For jdsh, left <= right.
     Raises ValueError naming the family and the offending key.
     """
-    if family not in TABLES:
-        raise ValueError(
-            f"unknown method family {family!r}; known: {', '.join(known_families())}"
-        )
+    check_family(family)
     given = dict(given or {})
     declared = given.pop("family", family)
     if declared != family:
