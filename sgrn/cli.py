@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from typing import Callable
 
@@ -34,8 +35,15 @@ def set_threads(n: int) -> None:
     torch.set_num_threads(n)
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run(main: Callable[[argparse.Namespace, logging.Logger], None], args: argparse.Namespace) -> None:
     log = setup_logging(args.log)
+    # A job cancelled by Snakemake, DVC or SLURM gets SIGTERM: stop as on Ctrl-C, so that
+    # temporary outputs are removed and the training state of the last checkpoint is kept.
+    signal.signal(signal.SIGTERM, _stop)
     try:
         main(args, log)
     except user_errors() as err:
