@@ -109,7 +109,8 @@ def _difference_section(runs: list[dict], dataset: str, reference: str, digits: 
              "| method | bits | " + " | ".join(_header(keys)) + " | seeds |",
              "|---|---|" + "---|" * len(keys) + "---|"]
     for _, method, bits, diffs in rows:
-        cells = [f"{m:+.{digits}f} ± {s:.{digits}f}" for m, s, _ in diffs.values()]
+        cells = [f"{m:+.{digits}f} ± {s:.{digits}f}" if n > 1 else f"{m:+.{digits}f}"
+                 for m, s, n in diffs.values()]
         lines.append(f"| {method} | {bits} | " + " | ".join(cells) + f" | {next(iter(diffs.values()))[2]} |")
     return lines + [""]
 
