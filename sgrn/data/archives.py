@@ -127,36 +127,29 @@ def _identity(archive: Path) -> str:
 
 
 def _unpack(archive: Path, target: Path) -> int:
-    n = 0
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
-            for info, path, is_dir in _zip_members(archive, zf):
-                out = target.joinpath(*path.parts)
-                if is_dir:
-                    out.mkdir(parents=True, exist_ok=True)
-                    continue
-                out.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    with zf.open(info) as src, open(out, "wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 20)
-                except (zipfile.BadZipFile, OSError, EOFError) as err:
-                    raise DataError(f"{archive}: entry {info.filename!r} cannot be read ({err}); "
-                                    "the archive is damaged", file=str(archive)) from None
-                n += 1
-    else:
-        with _open_tar(archive) as tf:
-            for info, path, is_dir in _tar_members(archive, tf):
-                out = target.joinpath(*path.parts)
-                if is_dir:
-                    out.mkdir(parents=True, exist_ok=True)
-                    continue
-                out.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    src = tf.extractfile(info)
-                    with src, open(out, "wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 20)
-                except (tarfile.TarError, OSError, EOFError) as err:
-                    raise DataError(f"{archive}: entry {info.name!r} cannot be read ({err}); "
-                                    "the archive is damaged", file=str(archive)) from None
-                n += 1
+            return _write_members(archive, target, _zip_members(archive, zf), zf.open,
+                                  lambda info: info.filename, (zipfile.BadZipFile, OSError, EOFError))
+    with _open_tar(archive) as tf:
+        return _write_members(archive, target, _tar_members(archive, tf), tf.extractfile,
+                              lambda info: info.name, (tarfile.TarError, OSError, EOFError))
+
+
+def _write_members(archive: Path, target: Path, members, open_member, name_of, errors) -> int:
+    """Write each checked (info, path, is_dir) member under `target`; the number of files."""
+    n = 0
+    for info, path, is_dir in members:
+        out = target.joinpath(*path.parts)
+        if is_dir:
+            out.mkdir(parents=True, exist_ok=True)
+            continue
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open_member(info) as src, open(out, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except errors as err:
+            raise DataError(f"{archive}: entry {name_of(info)!r} cannot be read ({err}); "
+                            "the archive is damaged", file=str(archive)) from None
+        n += 1
     return n
