@@ -1,4 +1,4 @@
-"""Shared fixtures: one tiny demo run through Snakemake, reused by several test modules."""
+"""Shared fixtures: one tiny demo run through Snakemake, and a small graph with ties."""
 from __future__ import annotations
 
 import sys
@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+import torch  # noqa: E402
 
 from workflow_utils import BIN, run, tiny_copy  # noqa: E402
 
@@ -24,3 +26,18 @@ def pytest_collection_modifyitems(config, items):
     every `snakemake` start waits about 10 s for a controller (toolchain.md), so no other
     workflow test may come after it; its cluster stays up until the session ends."""
     items.sort(key=lambda item: item.path.name == "test_slurm.py")
+
+
+@pytest.fixture
+def tied():
+    """Symmetric C with ties at the 3rd largest value of rows 0 and 1."""
+    return torch.tensor(
+        [
+            [1.0, 0.8, 0.5, 0.5, 0.2],
+            [0.8, 1.0, 0.3, 0.3, 0.3],
+            [0.5, 0.3, 1.0, 0.6, 0.1],
+            [0.5, 0.3, 0.6, 1.0, 0.4],
+            [0.2, 0.3, 0.1, 0.4, 1.0],
+        ],
+        dtype=torch.float64,
+    )

@@ -113,21 +113,6 @@ def cosines():
     return cosine_graph(f_img), cosine_graph(f_txt)
 
 
-@pytest.fixture
-def tied():
-    """Symmetric C with ties at the 3rd largest value of rows 0 and 1."""
-    return torch.tensor(
-        [
-            [1.0, 0.8, 0.5, 0.5, 0.2],
-            [0.8, 1.0, 0.3, 0.3, 0.3],
-            [0.5, 0.3, 1.0, 0.6, 0.1],
-            [0.5, 0.3, 0.6, 1.0, 0.4],
-            [0.2, 0.3, 0.1, 0.4, 1.0],
-        ],
-        dtype=torch.float64,
-    )
-
-
 def features(m, seed=0):
     """Non-negative image features and a sparse tag BOW with an empty row, float32."""
     g = torch.Generator().manual_seed(seed)
