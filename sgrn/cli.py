@@ -9,18 +9,14 @@ from typing import Callable
 
 import torch
 
+from sgrn.data.errors import DataError
 from sgrn.h5 import IncompleteFileError
 from sgrn.logs import setup_logging
 from sgrn.params import ParamsError
 
 # Bad input the user can fix: reported as one clear line, exit status 2.
-USER_ERRORS: tuple[type[BaseException], ...] = (ParamsError, IncompleteFileError, FileNotFoundError)
-
-
-def user_errors() -> tuple[type[BaseException], ...]:
-    from sgrn.data.errors import DataError
-
-    return USER_ERRORS + (DataError,)
+USER_ERRORS: tuple[type[BaseException], ...] = (ParamsError, IncompleteFileError, FileNotFoundError,
+                                                DataError)
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -46,7 +42,7 @@ def run(main: Callable[[argparse.Namespace, logging.Logger], None], args: argpar
     signal.signal(signal.SIGTERM, _stop)
     try:
         main(args, log)
-    except user_errors() as err:
+    except USER_ERRORS as err:
         log.error("%s", err)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -390,11 +390,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    from sgrn.cli import user_errors
+    from sgrn.cli import USER_ERRORS
 
     try:
         result = run_search(args)
-    except (SearchError, *user_errors()) as err:
+    except (SearchError, *USER_ERRORS) as err:
         print(f"sgrn search: error: {err}", file=sys.stderr)
         return 2
     if args.json:
