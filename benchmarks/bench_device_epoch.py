@@ -16,7 +16,7 @@ import torch
 
 
 def epoch_seconds(feats, device: str, epochs: int, threads: int) -> tuple[float, float]:
-    from sgrn.methods.spec import resolve_method_params
+    from sgrn.hparams import resolve_method_params
     from sgrn.train import TrainConfig, train
 
     cfg = TrainConfig(epochs=epochs, device=device, num_threads=threads, validate_every=epochs)

@@ -19,12 +19,18 @@ class ImageHashNet(nn.Module):
 
 
 class TextHashNet(nn.Module):
-    """Linear(d_text, hidden) -> ReLU -> Linear(hidden, bits) (DJSRH's text net)."""
+    """Linear(d_text, hidden) -> ReLU -> Linear(hidden, bits) (DJSRH's text net).
+
+    hidden = 0: a single Linear(d_text, bits), for the affine maps of closed-form methods.
+    """
 
     def __init__(self, d_in: int, bits: int, hidden: int = 4096):
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(inplace=True))
-        self.hash = nn.Linear(hidden, bits)
+        if hidden == 0:
+            self.body, self.hash = nn.Identity(), nn.Linear(d_in, bits)
+        else:
+            self.body = nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(inplace=True))
+            self.hash = nn.Linear(hidden, bits)
 
     def forward(self, x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
         return torch.tanh(alpha * self.hash(self.body(x)))

@@ -103,6 +103,8 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     """
     torch.set_num_threads(cfg.num_threads)
     device = pick_device(cfg.device)
+    if family in CLOSED_FORM:
+        return fit_closed_form(feats, family, method_params, bits, seed, cfg, device, on_epoch)
     torch.manual_seed(seed)
     np.random.seed(seed)
     train_idx = feats.split["train"]
@@ -176,14 +178,46 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
                         "shuffle": shuffle.get_state(), "torch_rng": torch.get_rng_state(),
                         "numpy_rng": np.random.get_state(), "best": best, "history": history})
 
+    return _checkpoint(family, method_params, bits, seed, (d_img, d_txt), asdict(cfg), best)
+
+
+CLOSED_FORM = ("cca_itq",)
+"""Families fitted in closed form on the training pairs (`fit`), not trained by SGD."""
+
+
+def fit_closed_form(feats: Features, family: str, method_params: dict, bits: int, seed: int,
+                    cfg: TrainConfig, device: torch.device,
+                    on_epoch: Callable[[int, dict[str, float]], None] | None = None) -> dict:
+    """The checkpoint of a closed-form method: its affine maps as linear hash nets (epoch 0)."""
+    train_idx = feats.split["train"]
+    method = build_method(family, method_params, batch_size=None, standardised=feats.standardised)
+    start = time.perf_counter()
+    maps = method.fit(feats.rows("image", train_idx), feats.rows("text", train_idx), bits, seed)
+    d_img, d_txt = feats.dims
+    nets = {"image": ImageHashNet(d_img, bits), "text": TextHashNet(d_txt, bits, hidden=0)}
+    for name, (w, b) in maps.items():
+        nets[name].hash.weight.data = torch.from_numpy(w.T.copy())
+        nets[name].hash.bias.data = torch.from_numpy(b)
+    record = {"fit_seconds": time.perf_counter() - start,
+              **validation_map(nets["image"].to(device), nets["text"].to(device), feats, device)}
+    log.info("%s fitted in %.1f s: val MAP@all %.4f", family, record["fit_seconds"], record["val_map_all"])
+    if on_epoch:
+        on_epoch(0, record)
+    best = {"epoch": 0, "val_map_all": record["val_map_all"],
+            "image": nets["image"].state_dict(), "text": nets["text"].state_dict()}
+    # the text map is a single linear layer: load_nets reads the hidden size from here
+    return _checkpoint(family, method_params, bits, seed, (d_img, d_txt), {**asdict(cfg), "text_hidden": 0}, best)
+
+
+def _checkpoint(family, method_params, bits, seed, dims, train_cfg, best) -> dict:
     return {
         "format": "sgrn-checkpoint-1",
         "family": family,
         "method_params": method_params,
         "bits": bits,
         "seed": seed,
-        "dims": {"image": d_img, "text": d_txt},
-        "train": asdict(cfg),
+        "dims": {"image": dims[0], "text": dims[1]},
+        "train": train_cfg,
         "best_epoch": best["epoch"],
         "val_map_all": best["val_map_all"],
         "model": {"image": _to_cpu(best["image"]), "text": _to_cpu(best["text"])},

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from sgrn.graphs import cosine_graph, signed
-from sgrn.methods import DGCPN, DJSRH, FAMILIES, JDSH, SGRN, build_method
-from sgrn.methods.spec import TABLES, known_families, resolve_method_params
+from sgrn.methods import CCAITQ, DGCPN, DJSRH, FAMILIES, JDSH, SGRN, build_method
+from sgrn.hparams import TABLES, known_families, resolve_method_params
 
 M, BITS = 16, 12
 DEGENERATE = dict(knn=False, gate=False, omega=0.0, epsilon=0.0, xi=0.0)
@@ -135,7 +135,8 @@ def test_gradients_reach_codes_not_targets(batch, method):
     assert all(not t.requires_grad for t in targets.values())
     total, terms = method.loss(torch.tanh(z_img), torch.tanh(z_txt), targets)
     assert total.requires_grad and total.ndim == 0
-    assert all(isinstance(v, float) for v in terms.values())
+    assert all(isinstance(v, torch.Tensor) and v.ndim == 0 and not v.requires_grad
+               for v in terms.values())
     total.backward()
     for z in (z_img, z_txt):
         assert z.grad is not None and torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
@@ -147,7 +148,7 @@ def test_loss_terms_named(batch):
     method = SGRN(batch_size=M, k=4, xi=0.5)
     total, terms = method.loss(h_img, h_txt, method.targets(f_img, f_txt))
     assert set(terms) == {"inter", "intra"}
-    assert total.item() == pytest.approx(terms["inter"] + 0.5 * terms["intra"], rel=1e-6)
+    assert total.item() == pytest.approx((terms["inter"] + 0.5 * terms["intra"]).item(), rel=1e-6)
     assert set(DJSRH().loss(h_img, h_txt, DJSRH().targets(f_img, f_txt))[1]) == {"inter"}
 
 
@@ -207,7 +208,7 @@ def test_k_is_checked_against_the_rows_of_a_global_graph():
 
 
 def test_registry():
-    assert FAMILIES == {"sgrn": SGRN, "djsrh": DJSRH, "jdsh": JDSH, "dgcpn": DGCPN}
+    assert FAMILIES == {"sgrn": SGRN, "djsrh": DJSRH, "jdsh": JDSH, "dgcpn": DGCPN, "cca_itq": CCAITQ}
     assert known_families() == sorted(FAMILIES) == sorted(TABLES)
     m = build_method("sgrn", {"family": "sgrn", "omega": 0.25}, 32)
     assert isinstance(m, SGRN) and m.params["omega"] == 0.25 and m.params["k"] == 10
@@ -215,7 +216,7 @@ def test_registry():
     m = build_method("djsrh", {}, 32, standardised=(True, False))
     assert isinstance(m, DJSRH) and m.standardised == (True, False)
     assert isinstance(build_method("djsrh", None, 32), DJSRH)
-    with pytest.raises(ValueError, match=r"'nosuch'.*known: dgcpn, djsrh, jdsh, sgrn"):
+    with pytest.raises(ValueError, match=r"'nosuch'.*known: cca_itq, dgcpn, djsrh, jdsh, sgrn"):
         build_method("nosuch", {}, 32)
     with pytest.raises(ValueError, match="family"):
         build_method("sgrn", {"family": "djsrh"}, 32)
@@ -235,7 +236,7 @@ def test_resolve_method_params_is_what_the_method_uses(family):
 
 
 def test_resolve_method_params_errors():
-    with pytest.raises(ValueError, match=r"'nosuch'.*known: dgcpn, djsrh, jdsh, sgrn"):
+    with pytest.raises(ValueError, match=r"'nosuch'.*known: cca_itq, dgcpn, djsrh, jdsh, sgrn"):
         resolve_method_params("nosuch", {}, 32)
     with pytest.raises(ValueError, match=r"sgrn: unknown parameter\(s\) alpha"):
         resolve_method_params("sgrn", {"alpha": 1}, 32)
@@ -253,12 +254,12 @@ def test_resolve_method_params_errors():
         resolve_method_params("sgrn", {"family": "djsrh"}, 32)
 
 
-def test_spec_imports_without_torch():
-    """params.yaml can be checked without torch: spec.py (and sgrn.methods) do not load it."""
+def test_hparams_imports_without_torch():
+    """params.yaml can be checked without torch: sgrn.hparams and sgrn.params do not load it."""
     code = (
-        "import sys, sgrn.methods.spec, sgrn.methods; "
+        "import sys, sgrn.hparams, sgrn.params; "
         "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)[:5]; "
-        "sgrn.methods.spec.resolve_method_params('sgrn', {}, 32); "
+        "sgrn.hparams.resolve_method_params('sgrn', {}, 32); "
         "assert 'torch' not in sys.modules"
     )
     root = pathlib.Path(__file__).resolve().parents[1]
@@ -297,3 +298,97 @@ def test_cuda_matches_cpu(m):
     t_s = SGRN(**DEGENERATE).targets(f_img.cuda(), f_txt.cuda())
     t_d = DJSRH().targets(f_img.cuda(), f_txt.cuda())
     assert all(torch.equal(t_s[k], t_d[k]) for k in t_d)
+
+
+# ------------------------------------------------------------------ L_intra forms, zeta
+
+
+def _cos(a, b):
+    return sum(x * y for x, y in zip(a, b)) / (
+        max(sum(x * x for x in a) ** 0.5, 1e-12) * max(sum(y * y for y in b) ** 0.5, 1e-12))
+
+
+def _sign(v):
+    return [1.0 if x >= 0 else -1.0 for x in v]
+
+
+def intra_reference(form, h, s, n, mu):
+    """One modality's L_intra of method.md section 7, written out entry by entry."""
+    m = len(h)
+    if form == "target":
+        return sum((_cos(h[i], h[j]) - mu * s[i][j]) ** 2 for i in range(m) for j in range(m)) / m**2
+    if form == "local":
+        edges = [(i, j) for i in range(m) for j in range(m) if n[i][j] == 1]
+        return sum((_cos(h[i], h[j]) - s[i][j]) ** 2 for i, j in edges) / len(edges)
+    if form == "orthogonal":
+        return sum((_cos(h[i], h[j]) - (s[i][j] + 1) / 2) ** 2 for i in range(m) for j in range(m)) / m**2
+    if form == "hash_real":
+        return sum((_cos(h[i], _sign(h[j])) - s[i][j]) ** 2 for i in range(m) for j in range(m)) / m**2
+    raise AssertionError(form)
+
+
+@pytest.mark.parametrize("form", ["target", "local", "orthogonal", "hash_real", "local+hash_real"])
+def test_intra_forms_match_their_formulas(batch, form):
+    f_img, f_txt, h_img, h_txt = batch
+    method = SGRN(batch_size=M, k=4, xi=1.0, intra_form=form)
+    t = method.targets(f_img.double(), f_txt.double())
+    assert ("N_img" in t) == ("local" in form)
+    _, terms = method.loss(h_img.double(), h_txt.double(), t)
+    mu, expected = method.params["mu"], 0.0
+    masks = (t.get("N_img"), t.get("N_txt"))
+    for part in form.split("+"):
+        for h, s, n in ((h_img, t["S_img"], masks[0]), (h_txt, t["S_txt"], masks[1])):
+            expected += intra_reference(part, h.double().tolist(), s.tolist(),
+                                        None if n is None else n.tolist(), mu)
+    assert terms["intra"].item() == pytest.approx(expected, rel=1e-7)
+
+
+def test_local_mask_is_the_knn_mask_of_the_cosine_graph(batch):
+    from sgrn.graphs import knn_mask
+
+    f_img, f_txt, _, _ = batch
+    t = SGRN(batch_size=M, k=4, intra_form="local").targets(f_img, f_txt)
+    assert torch.equal(t["N_img"], knn_mask(cosine_graph(f_img), 4))
+    assert torch.equal(t["N_txt"], knn_mask(cosine_graph(f_txt), 4))
+
+
+def test_target_form_is_the_former_l_intra_bit_for_bit(batch):
+    import torch.nn.functional as F
+
+    from sgrn.methods.losses import code_similarity
+
+    f_img, f_txt, h_img, h_txt = batch
+    method = SGRN(batch_size=M, k=4, xi=0.1)
+    t = method.targets(f_img, f_txt)
+    former = F.mse_loss(code_similarity(h_img, h_img), 1.5 * t["S_img"]) + F.mse_loss(
+        code_similarity(h_txt, h_txt), 1.5 * t["S_txt"])
+    assert torch.equal(method.loss(h_img, h_txt, t)[1]["intra"], former)
+
+
+def test_zeta_adds_the_half_binary_term_and_zero_removes_it_exactly(batch):
+    from sgrn.methods.losses import half_binary_loss
+
+    f_img, f_txt, h_img, h_txt = batch
+    plain = SGRN(batch_size=M, k=4)
+    with_term = SGRN(batch_size=M, k=4, zeta=0.5)
+    t = plain.targets(f_img, f_txt)
+    l_plain, terms_plain = plain.loss(h_img, h_txt, t)
+    l_term, terms = with_term.loss(h_img, h_txt, t)
+    assert "hash_real" not in terms_plain
+    assert torch.equal(terms["hash_real"], half_binary_loss(h_img, h_txt, t["S"]))
+    assert l_term.item() == pytest.approx((l_plain + 0.5 * terms["hash_real"]).item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("bad", ["nosuch", "local+nosuch", "local+local", "", 3])
+def test_unknown_intra_form_is_refused_naming_the_key(bad):
+    with pytest.raises(ValueError, match=r"sgrn: parameter intra_form=.* (is not allowed|must)"):
+        resolve_method_params("sgrn", {"intra_form": bad}, 32)
+
+
+def test_jdsh_pair_weight_scales_the_paired_term(batch):
+    f_img, f_txt, h_img, h_txt = batch
+    full, none = JDSH(), JDSH(pair=0.0)
+    t = full.targets(f_img, f_txt)
+    l_full, terms = full.loss(h_img, h_txt, t)
+    l_none, _ = none.loss(h_img, h_txt, t)
+    assert l_none.item() == pytest.approx((l_full + terms["pair"]).item(), rel=1e-6)

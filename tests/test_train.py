@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sgrn.featurefile import Features
-from sgrn.methods.spec import resolve_method_params
+from sgrn.hparams import resolve_method_params
 from sgrn.train import TargetSource, TrainConfig, train
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from sgrn.graphs import cosine_graph
-from sgrn.methods.spec import check_standardised, resolve_method_params
+from sgrn.hparams import check_standardised, resolve_method_params
 
 
 class Method:

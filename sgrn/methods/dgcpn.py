@@ -20,11 +20,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from sgrn.graphs import EPS, TIE_TOL, kth_largest, signed
-from sgrn.methods.losses import code_similarity
+from sgrn.methods.losses import code_similarity, half_binary_loss
 from sgrn.methods.base import Method
-from sgrn.methods.spec import TABLES, neighbour_count
+from sgrn.hparams import neighbour_count
 
-PARAMS = TABLES["dgcpn"]  # the hyper-parameters, with ranges: sgrn/methods/spec.py
 
 
 # --------------------------------------------------------------------------- graph
@@ -94,22 +93,6 @@ def consistency_loss(h_img: Tensor, h_txt: Tensor) -> Tensor:
     )
 
 
-def binary_codes(h: Tensor) -> Tensor:
-    """sign(H) in {-1, +1} with 0 -> +1 (as sgrn.codes.binarize), detached, H's dtype."""
-    return torch.where(h.detach() >= 0, 1.0, -1.0).to(h.dtype)
-
-
-def half_binary_loss(h_img: Tensor, h_txt: Tensor, s: Tensor) -> Tensor:
-    """The inter term with one side's codes replaced by detached sign(H), both ways:
-
-    MSE(H^_I B^_T^T, S) + MSE(B^_I H^_T^T, S), B = sign(H). Each half's gradient reaches
-    only its real-valued side.
-    """
-    return F.mse_loss(code_similarity(h_img, binary_codes(h_txt)), s) + F.mse_loss(
-        code_similarity(binary_codes(h_img), h_txt), s
-    )
-
-
 # --------------------------------------------------------------------------- method
 
 
@@ -143,7 +126,7 @@ class DGCPN(Method):
 
     def loss(
         self, h_img: Tensor, h_txt: Tensor, targets: dict[str, Tensor]
-    ) -> tuple[Tensor, dict[str, float]]:
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         """The loss on tanh outputs (m, c); terms inter, intra, consistency, half_binary."""
         p, s = self.params, targets["S"]
         inter, intra = similarity_loss(h_img, h_txt, s)
@@ -158,8 +141,8 @@ class DGCPN(Method):
         if p["half_binary"] != 0:
             total = total + p["half_binary"] * half
         return total, {
-            "inter": inter.item(),
-            "intra": intra.item(),
-            "consistency": consistency.item(),
-            "half_binary": half.item(),
+            "inter": inter.detach(),
+            "intra": intra.detach(),
+            "consistency": consistency.detach(),
+            "half_binary": half.detach(),
         }

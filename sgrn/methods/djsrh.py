@@ -13,10 +13,8 @@ from torch import Tensor
 
 from sgrn.graphs import joint_graph, signed
 from sgrn.methods.base import Method
-from sgrn.methods.spec import TABLES
 from sgrn.methods.losses import code_similarity
 
-PARAMS = TABLES["djsrh"]  # the hyper-parameters, with ranges: sgrn/methods/spec.py
 
 
 class DJSRH(Method):
@@ -34,7 +32,7 @@ class DJSRH(Method):
 
     def loss(
         self, h_img: Tensor, h_txt: Tensor, targets: dict[str, Tensor]
-    ) -> tuple[Tensor, dict[str, float]]:
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         """MSE of the three code similarities against S, on tanh outputs (m, c)."""
         p, s = self.params, targets["S"]
         sim_it = code_similarity(h_img, h_txt)
@@ -45,4 +43,4 @@ class DJSRH(Method):
             + p["lambda1"] * F.mse_loss(sim_ii, s)
             + p["lambda2"] * F.mse_loss(sim_tt, s)
         )
-        return total, {"inter": total.item()}
+        return total, {"inter": total.detach()}

@@ -2,7 +2,7 @@
 
 Joint-modal similarity S~ = a S_I + b S_T + l (S_high + S_high^T) / 2 with
 S_high = norm(S_I) norm(S_T)^T, its tails re-weighted (DSDW), S = mu S~; loss
-intra MSE(BI BI^T, S) + MSE(BI BT^T, S) + MSE(BT BI^T, S) - mean(diag(BI BT^T))
+intra MSE(BI BI^T, S) + MSE(BI BT^T, S) + MSE(BT BI^T, S) - pair mean(diag(BI BT^T))
 + intra MSE(BT BT^T, S). Defaults are JDSH's MIRFlickr ones.
 """
 
@@ -14,10 +14,8 @@ from torch import Tensor
 
 from sgrn.graphs import EPS, signed
 from sgrn.methods.base import Method
-from sgrn.methods.spec import TABLES
 from sgrn.methods.losses import code_similarity
 
-PARAMS = TABLES["jdsh"]  # the hyper-parameters, with ranges: sgrn/methods/spec.py
 
 
 def joint_modal(s_i: Tensor, s_t: Tensor, a: float, b: float, l: float) -> Tensor:
@@ -40,7 +38,7 @@ def reweight_tails(
 
 
 class JDSH(Method):
-    """JDSH's target S and loss for one batch (left <= right is checked in spec.py)."""
+    """JDSH's target S and loss for one batch (left <= right is checked in sgrn.hparams)."""
 
     name = "jdsh"
 
@@ -55,8 +53,10 @@ class JDSH(Method):
 
     def loss(
         self, h_img: Tensor, h_txt: Tensor, targets: dict[str, Tensor]
-    ) -> tuple[Tensor, dict[str, float]]:
-        """JDSH's loss on tanh outputs (m, c); terms: inter, pair (mean cosine), intra."""
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """JDSH's loss on tanh outputs (m, c); terms (detached): inter, pair (mean cosine), intra.
+
+        ``pair`` weighs the paired-item term (1 in JDSH; 0 removes it, for ablations)."""
         p, s = self.params, targets["S"]
         sim_it = code_similarity(h_img, h_txt)
         inter = F.mse_loss(sim_it, s) + F.mse_loss(code_similarity(h_txt, h_img), s)
@@ -64,5 +64,5 @@ class JDSH(Method):
         intra = F.mse_loss(code_similarity(h_img, h_img), s) + F.mse_loss(
             code_similarity(h_txt, h_txt), s
         )
-        total = p["intra"] * intra + inter - pair
-        return total, {"inter": inter.item(), "pair": pair.item(), "intra": intra.item()}
+        total = p["intra"] * intra + inter - p["pair"] * pair
+        return total, {"inter": inter.detach(), "pair": pair.detach(), "intra": intra.detach()}

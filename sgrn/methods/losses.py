@@ -1,11 +1,13 @@
 """Losses over code similarities (method.md section 7).
 
-Every term is an MSE, averaged over the m x m entries, between the cosine similarity of
-hash-net outputs H (tanh, (m, c)) and a target graph.
+Every term is an MSE, averaged over the entries it covers, between the cosine similarity of
+hash-net outputs H (tanh, (m, c)) or of their signs B = sign(H), and a target graph.
+Each form of SGRN's L_intra marked [ours] in method.md is one function here.
 """
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -15,6 +17,11 @@ from sgrn.graphs import EPS
 def code_similarity(a: Tensor, b: Tensor) -> Tensor:
     """A^ B^T with the rows of A and B normalised to unit length (eps-safe): (m, m)."""
     return F.normalize(a, dim=1, eps=EPS) @ F.normalize(b, dim=1, eps=EPS).T
+
+
+def binary_codes(h: Tensor) -> Tensor:
+    """sign(H) in {-1, +1} with 0 -> +1 (as sgrn.codes.binarize), detached, H's dtype."""
+    return torch.where(h.detach() >= 0, 1.0, -1.0).to(h.dtype)
 
 
 def inter_loss(h_img: Tensor, h_txt: Tensor, s: Tensor, lambda1: float, lambda2: float) -> Tensor:
@@ -29,8 +36,66 @@ def inter_loss(h_img: Tensor, h_txt: Tensor, s: Tensor, lambda1: float, lambda2:
     )
 
 
-def intra_loss(h_img: Tensor, h_txt: Tensor, s_img: Tensor, s_txt: Tensor, mu: float) -> Tensor:
-    """L_intra = MSE(H^_I H^_I^T, mu S'_I) + MSE(H^_T H^_T^T, mu S'_T) (section 7) [ours]."""
-    return F.mse_loss(code_similarity(h_img, h_img), mu * s_img) + F.mse_loss(
-        code_similarity(h_txt, h_txt), mu * s_txt
+def half_binary_loss(h_img: Tensor, h_txt: Tensor, s: Tensor) -> Tensor:
+    """MSE(H^_I B^_T^T, S) + MSE(B^_I H^_T^T, S), B = sign(H) detached.
+
+    Real-valued outputs of one modality aligned with the binary codes of the other through
+    a target graph: DGCPN's "half binary" terms, and SGRN's hash-real inter-modal term
+    (zeta, section 7) [ours]. Each half's gradient reaches only its real-valued side.
+    """
+    return F.mse_loss(code_similarity(h_img, binary_codes(h_txt)), s) + F.mse_loss(
+        code_similarity(binary_codes(h_img), h_txt), s
     )
+
+
+# ----------------------------------------------------------------- L_intra, one modality each
+
+
+def intra_target(h: Tensor, graph: dict[str, Tensor], mu: float) -> Tensor:
+    """(a) MSE(H^ H^T, mu S'): the rebased graph scaled as the joint target is [ours]."""
+    return F.mse_loss(code_similarity(h, h), mu * graph["S"])
+
+
+def intra_local(h: Tensor, graph: dict[str, Tensor], mu: float) -> Tensor:
+    """(b) mean of (H^ H^T - S')^2 over the edges of the kNN mask N only [ours].
+
+    Inside the rebased neighbourhoods the codes follow S'; outside them they are left free.
+    """
+    n = graph["N"]
+    return ((code_similarity(h, h) - graph["S"]) ** 2 * n).sum() / n.sum().clamp_min(1.0)
+
+
+def intra_orthogonal(h: Tensor, graph: dict[str, Tensor], mu: float) -> Tensor:
+    """(c) MSE(H^ H^T, C'), C' = (S' + 1) / 2 in [0, 1] [ours].
+
+    Items outside a neighbourhood are pushed towards orthogonal codes, not opposite ones.
+    """
+    return F.mse_loss(code_similarity(h, h), (graph["S"] + 1.0) / 2.0)
+
+
+def intra_hash_real(h: Tensor, graph: dict[str, Tensor], mu: float) -> Tensor:
+    """(d) MSE(H^ B^T, S'), B = sign(H) detached: outputs aligned with their own codes [ours]."""
+    return F.mse_loss(code_similarity(h, binary_codes(h)), graph["S"])
+
+
+INTRA_LOSSES = {
+    "target": intra_target,
+    "local": intra_local,
+    "orthogonal": intra_orthogonal,
+    "hash_real": intra_hash_real,
+}
+"""form name (params `intra_form`, sgrn.hparams.INTRA_FORMS) -> its function."""
+
+
+def intra_loss(
+    form: str, h_img: Tensor, h_txt: Tensor, g_img: dict[str, Tensor], g_txt: dict[str, Tensor], mu: float
+) -> Tensor:
+    """L_intra: the sum of the forms in ``form`` ('+'-joined), over both modalities (section 7).
+
+    g_img, g_txt: the modality's rebased graph {"S": S'_X, "N": kNN mask N_X}.
+    """
+    total = h_img.new_zeros(())
+    for name in form.split("+"):
+        fn = INTRA_LOSSES[name]
+        total = total + fn(h_img, g_img, mu) + fn(h_txt, g_txt, mu)
+    return total

@@ -5,12 +5,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from sgrn.graphs import enhanced_weight, joint_graph, rebase, signed
+from sgrn.graphs import enhanced_weight, joint_graph, knn_mask, rebase, signed
 from sgrn.methods.base import Method
-from sgrn.methods.spec import TABLES
-from sgrn.methods.losses import inter_loss, intra_loss
-
-PARAMS = TABLES["sgrn"]  # the hyper-parameters, with ranges: sgrn/methods/spec.py
+from sgrn.methods.losses import half_binary_loss, inter_loss, intra_loss
 
 
 class SGRN(Method):
@@ -24,7 +21,8 @@ class SGRN(Method):
 
     @torch.no_grad()
     def targets(self, f_img: Tensor, f_txt: Tensor) -> dict[str, Tensor]:
-        """S (section 6) and the rebased intra-modal graphs S'_I, S'_T (section 4), (m, m)."""
+        """S (section 6), the rebased intra-modal graphs S'_I, S'_T (section 4) and, for the
+        `local` form of L_intra, their kNN masks N_I, N_T; all (m, m)."""
         p = self.params
 
         def local_graph(c: Tensor) -> Tensor:
@@ -34,16 +32,30 @@ class SGRN(Method):
         s_img, s_txt = local_graph(c_img), local_graph(c_txt)
         s_joint = joint_graph(s_img, s_txt, p["beta"], p["eta"])
         w = enhanced_weight(s_img, s_txt, p["kappa"], p["epsilon"])
-        return {"S": p["mu"] * (w * s_joint), "S_img": s_img, "S_txt": s_txt}
+        out = {"S": p["mu"] * (w * s_joint), "S_img": s_img, "S_txt": s_txt}
+        if "local" in p["intra_form"].split("+"):
+            out.update(N_img=knn_mask(c_img, p["k"]), N_txt=knn_mask(c_txt, p["k"]))
+        return out
 
     def loss(
         self, h_img: Tensor, h_txt: Tensor, targets: dict[str, Tensor]
-    ) -> tuple[Tensor, dict[str, float]]:
-        """L = L_inter + xi L_intra (section 7) on tanh outputs (m, c); terms as floats."""
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """L = L_inter + xi L_intra + zeta L_hash-real (section 7) on tanh outputs (m, c).
+
+        A term whose weight is 0 is only logged, outside the autograd graph; the terms are
+        returned detached.
+        """
         p = self.params
         inter = inter_loss(h_img, h_txt, targets["S"], p["lambda1"], p["lambda2"])
-        # With xi = 0 the intra term is only logged: keep it out of the autograd graph.
-        with torch.set_grad_enabled(torch.is_grad_enabled() and p["xi"] != 0):
-            intra = intra_loss(h_img, h_txt, targets["S_img"], targets["S_txt"], p["mu"])
+        grad = torch.is_grad_enabled()
+        with torch.set_grad_enabled(grad and p["xi"] != 0):
+            intra = intra_loss(p["intra_form"], h_img, h_txt,
+                               {"S": targets["S_img"], "N": targets.get("N_img")},
+                               {"S": targets["S_txt"], "N": targets.get("N_txt")}, p["mu"])
         total = inter + p["xi"] * intra if p["xi"] != 0 else inter
-        return total, {"inter": inter.item(), "intra": intra.item()}
+        terms = {"inter": inter.detach(), "intra": intra.detach()}
+        if p["zeta"] != 0:
+            hash_real = half_binary_loss(h_img, h_txt, targets["S"])
+            total = total + p["zeta"] * hash_real
+            terms["hash_real"] = hash_real.detach()
+        return total, terms
