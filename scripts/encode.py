@@ -48,7 +48,8 @@ def main(args, log):
             g.create_dataset("index", data=idx)
         n_query, n_database = len(feats.split["query"]), len(feats.split["database"])
         stamp(f, "encode", ckpt["params_hash"], dataset=args.dataset, method=args.method, bits=args.bits,
-              seed=ckpt["seed"], bit_order=BIT_ORDER, best_epoch=ckpt["best_epoch"])
+              seed=ckpt["seed"], config=ckpt.get("config", 0), bit_order=BIT_ORDER,
+              best_epoch=ckpt["best_epoch"], val_map_all=ckpt["val_map_all"])
         mark_complete(f)
     log.info("encoded %d queries and %d database items at %d bits -> %s", n_query, n_database,
              args.bits, args.out)

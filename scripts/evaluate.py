@@ -24,7 +24,7 @@ def main(args, log):
         q = {k: f["query"][k][()] for k in ("image", "text", "labels")}
         db = {k: f["database"][k][()] for k in ("image", "text", "labels")}
         meta = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()
-                if k in ("dataset", "method", "bits", "seed", "best_epoch")}
+                if k in ("dataset", "method", "config", "bits", "seed", "best_epoch", "val_map_all")}
     map_r = tuple(cfg["map_r"]) + (None,)
 
     def direction(query_codes, db_codes):

@@ -17,12 +17,12 @@ from sgrn.data.rawdir import open_raw
 from sgrn.features.backbones import get_backbone
 from sgrn.features.extract import copy_features, extract_to, feature_chunks, standardise_columns
 from sgrn.h5 import mark_complete, open_complete, read_split, stamp, write_split
-from sgrn.params import load_params, params_hash
+from sgrn.params import extract_config, load_params, params_hash
 from sgrn.train import pick_device
 
 
 def main(args, log):
-    cfg = load_params(args.params)["extract"]
+    cfg = extract_config(load_params(args.params), args.dataset)
     set_threads(cfg["num_threads"])
     with open_complete(args.pairs, expect_step="prepare") as pairs:
         source = str(pairs.attrs.get("image_source", "files"))
@@ -51,16 +51,17 @@ def main(args, log):
 
             backbone = get_backbone(cfg["backbone"])
             model, identity = backbone.load(cfg["weights"], cfg["weights_seed"])
+            size = cfg["input_size"] or backbone.size
             if source == "files":
                 image_root = open_raw(args.raw).image_root
-                images = ImageFiles(image_root, paths, backbone.size, backbone.mean, backbone.std)
+                images = ImageFiles(image_root, paths, size, backbone.mean, backbone.std)
             else:
-                images = ArrayImages(parts, rows, backbone.size, backbone.mean, backbone.std)
+                images = ArrayImages(parts, rows, size, backbone.mean, backbone.std)
             image = f.create_dataset("image", shape=(n, backbone.dim), dtype="float32",
                                      chunks=feature_chunks(n, backbone.dim))
             rate = extract_to(image, images, model, cfg["batch_size"], cfg["workers"], device)
             info = {"backbone": backbone.name, "feature": backbone.feature,
-                    "input": f"{backbone.size}x{backbone.size}, mean {backbone.mean}, std {backbone.std}",
+                    "input": f"{size}x{size}, mean {backbone.mean}, std {backbone.std}",
                     **identity}
         if cfg["standardise"]:
             mean, std = standardise_columns(image, split["train"])

@@ -1,19 +1,38 @@
 #!/usr/bin/env python
-"""Step 7, report: results/metrics.json (means over seeds), tables (Markdown, CSV) and plots."""
+"""Step 8, report: results/metrics.json (means over seeds), tables (Markdown, CSV) and plots."""
 from pathlib import Path
+
+import json
 
 from sgrn.atomic import atomic_path, write_json
 from sgrn.cli import parser, run
-from sgrn.params import load_params
-from sgrn.report import aggregate, load_runs, write_plots, write_tables
+from sgrn.params import load_params, method_config
+from sgrn.report import aggregate, describe_choices, load_runs, selected_runs, write_plots, write_tables
+from sgrn.selection import candidate
+
+
+def changes(params: dict, selection: dict) -> dict:
+    """(dataset, method, bits) -> the values the chosen candidate changes from the block as written."""
+    out = {}
+    for dataset, methods in selection.items():
+        for method, per_bits in methods.items():
+            _, hyper = method_config(params, method, dataset)
+            for key, choice in per_bits.items():
+                values = candidate(params, method, hyper, choice["config"])
+                out[(dataset, method, int(key[1:]))] = {k: v for k, v in values.items() if hyper.get(k) != v}
+    return out
 
 
 def main(args, log):
     params = load_params(args.params)
-    runs = load_runs(Path(args.evaluations), params)
+    selection = json.loads(Path(args.selection).read_text())
+    runs = selected_runs(load_runs(Path(args.evaluations), params), selection)
     write_json(args.metrics, aggregate(runs))
+    digits = params["report"]["digits"]
+    changed = changes(params, selection)
+    choices = {dataset: describe_choices(selection, changed, dataset, digits) for dataset in selection}
     with atomic_path(args.tables) as tmp:
-        write_tables(runs, tmp, digits=params["report"]["digits"], reference=params["report"]["reference"])
+        write_tables(runs, tmp, digits=digits, reference=params["report"]["reference"], choices=choices)
     with atomic_path(args.plots) as tmp:
         write_plots(runs, tmp)
     log.info("report of %d runs -> %s, %s, %s", len(runs), args.metrics, args.tables, args.plots)
@@ -22,6 +41,7 @@ def main(args, log):
 if __name__ == "__main__":
     p = parser(__doc__)
     p.add_argument("--evaluations", required=True, help="folder of per-run evaluation JSON files")
+    p.add_argument("--selection", required=True, help="selection.json from the select step")
     p.add_argument("--metrics", required=True, help="aggregated metrics JSON to write")
     p.add_argument("--tables", required=True, help="folder of tables to write")
     p.add_argument("--plots", required=True, help="folder of plots to write")

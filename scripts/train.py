@@ -10,6 +10,7 @@ from dvclive import Live
 from sgrn.cli import parser, run
 from sgrn.featurefile import open_features
 from sgrn.params import load_params, method_config, params_hash
+from sgrn.selection import candidate
 from sgrn.train import TrainConfig, load_train_state, save_checkpoint, save_train_state, train
 
 
@@ -19,6 +20,7 @@ def main(args, log):
         raise FileNotFoundError(f"{args.params}: method_params.{args.method} not found "
                                 f"(known: {sorted(params['method_params'])})")
     family, hyper = method_config(params, args.method, args.dataset)
+    hyper = candidate(params, args.method, hyper, args.config)
     cfg = TrainConfig(**params["train"])
     # Undeclared on purpose: it survives a failed job (which loses its declared outputs).
     state_path = Path(args.out).with_name("train_state.pt")
@@ -36,17 +38,19 @@ def main(args, log):
             checkpoint = train(feats, family, hyper, args.bits, args.seed, cfg, on_epoch=on_epoch,
                                resume=resume,
                                save_state=lambda state: save_train_state(state_path, run_hash, state))
-    checkpoint.update(method=args.method, dataset=args.dataset, params_hash=run_hash)
+    checkpoint.update(method=args.method, config=args.config, dataset=args.dataset, params_hash=run_hash)
     save_checkpoint(checkpoint, args.out)
     state_path.unlink(missing_ok=True)
-    log.info("%s %s %d bits seed %d: best validation MAP@all %.4f at epoch %d -> %s", args.dataset,
-             args.method, args.bits, args.seed, checkpoint["val_map_all"], checkpoint["best_epoch"], args.out)
+    log.info("%s %s c%d %d bits seed %d: best validation MAP@all %.4f at epoch %d -> %s", args.dataset,
+             args.method, args.config, args.bits, args.seed, checkpoint["val_map_all"], checkpoint["best_epoch"], args.out)
 
 
 if __name__ == "__main__":
     p = parser(__doc__)
     p.add_argument("--dataset", required=True)
     p.add_argument("--method", required=True)
+    p.add_argument("--config", required=True, type=int,
+                   help="candidate configuration (params.yaml `configs`; 0 = method_params as written)")
     p.add_argument("--bits", required=True, type=int)
     p.add_argument("--seed", required=True, type=int)
     p.add_argument("--features", required=True, help="features.h5 from extract")

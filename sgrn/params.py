@@ -61,6 +61,10 @@ def _check_cross_fields(params: dict, source: str) -> None:
                 raise ParamsError(
                     f"{source}: datasets lists '{dataset}' but {section}.{dataset} is missing "
                     f"(known: {sorted(params[section])})")
+    for dataset in params["extract"]["per_dataset"]:
+        if dataset not in params["download"] or dataset not in params["prepare"]:
+            raise ParamsError(f"{source}: extract.per_dataset.{dataset}: no dataset of that name in "
+                              f"download and prepare (known: {sorted(params['download'])})")
     batch_size = params["train"]["batch_size"]
     for name, block in params["method_params"].items():
         config = dict(block)
@@ -78,10 +82,38 @@ def _check_cross_fields(params: dict, source: str) -> None:
             raise ParamsError(
                 f"{source}: methods lists '{name}' but method_params.{name} is missing "
                 f"(known: {sorted(params['method_params'])})")
+    _check_search(params, source)
+
+
+def _check_search(params: dict, source: str) -> None:
+    """Every key and value of search.space is checked, and every candidate that `configs`
+    asks for exists and resolves, for every method and dataset it will run on."""
+    from sgrn.selection import SelectionError, candidate
+
+    batch_size = params["train"]["batch_size"]
+    for name, space in params["search"]["space"].items():
+        if name not in params["method_params"]:
+            raise ParamsError(f"{source}: search.space.{name}: no method_params.{name} "
+                              f"(known: {sorted(params['method_params'])})")
+        block = {k: v for k, v in params["method_params"][name].items() if k != "per_dataset"}
+        for key, values in space.items():
+            for value in values:
+                _resolve(block["family"], {**block, key: value}, None,
+                         f"{source}: search.space.{name}.{key}")
+    for name in params["methods"]:
+        for dataset in params["datasets"]:
+            family, hyper = method_config(params, name, dataset)
+            for config in params["configs"]:
+                try:
+                    values = candidate(params, name, hyper, config)
+                except SelectionError as err:
+                    raise ParamsError(f"{source}: search.space.{name}: {err}") from None
+                _resolve(family, values, batch_size,
+                         f"{source}: candidate c{config} of method_params.{name} on {dataset}")
 
 
 def _resolve(family: str, values: dict, batch_size: int, where: str) -> dict:
-    from sgrn.methods.spec import resolve_method_params  # torch-free
+    from sgrn.hparams import resolve_method_params  # torch-free
 
     try:
         return resolve_method_params(family, values, batch_size=batch_size)
@@ -101,10 +133,21 @@ def load_params(path: str | Path = "params.yaml") -> dict:
     return validate_params(raw, source=str(path))
 
 
+def for_dataset(block: dict, dataset: str) -> dict:
+    """A copy of a params block as it applies to ``dataset``: its `per_dataset` values applied."""
+    config = dict(block)
+    config.update(config.pop("per_dataset", {}).get(dataset, {}))
+    return config
+
+
+def extract_config(params: dict, dataset: str) -> dict:
+    """The `extract` section as it applies to ``dataset``."""
+    return for_dataset(params["extract"], dataset)
+
+
 def method_config(params: dict, method: str, dataset: str) -> tuple[str, dict]:
     """(family, hyper-parameters) of a method on a dataset, its per-dataset values applied."""
-    config = dict(params["method_params"][method])
-    config.update(config.pop("per_dataset", {}).get(dataset, {}))
+    config = for_dataset(params["method_params"][method], dataset)
     return config.pop("family"), config
 
 

@@ -1,6 +1,7 @@
 """Aggregation over seeds, tables (Markdown and CSV) and plots (PR and precision@K)."""
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
 from collections import defaultdict
@@ -15,26 +16,54 @@ TIE_RULES = {"stable": "ties in Hamming distance ordered by database index",
              "expected": "ties in Hamming distance averaged over every order (exact expectation)"}
 
 
-def evaluation_path(root: str | Path, dataset: str, method: str, bits: int, seed: int) -> Path:
+def evaluation_path(root: str | Path, dataset: str, method: str, config: int, bits: int, seed: int) -> Path:
     """Where the evaluate step of one run writes its JSON (one layout for both drivers)."""
-    return Path(root) / dataset / method / f"b{bits}" / f"s{seed}.json"
+    return Path(root) / dataset / method / f"c{config}" / f"b{bits}" / f"s{seed}.json"
 
 
 def load_runs(root: Path, params: dict) -> list[dict]:
-    """The evaluations of every run that params lists; a missing one is an error."""
+    """The evaluations of every run that params lists, every candidate config included; a
+    missing one is an error."""
     runs = []
-    for dataset in params["datasets"]:
-        for method in params["methods"]:
-            for bits in params["bits"]:
-                for seed in params["seeds"]:
-                    path = evaluation_path(root, dataset, method, bits, seed)
-                    if not path.is_file():
-                        raise DataError(f"{path}: evaluation of {dataset}/{method}/{bits} bits/seed {seed} "
-                                        "not found; run the evaluate step first")
-                    run = json.loads(path.read_text())
-                    run.update(dataset=dataset, method=method, bits=bits, seed=seed)
-                    runs.append(run)
+    for dataset, method, config, bits, seed in itertools.product(
+            params["datasets"], params["methods"], params["configs"], params["bits"], params["seeds"]):
+        path = evaluation_path(root, dataset, method, config, bits, seed)
+        if not path.is_file():
+            raise DataError(f"{path}: evaluation of {dataset}/{method}/c{config}/{bits} bits/seed {seed} "
+                            "not found; run the evaluate step first")
+        run = json.loads(path.read_text())
+        run.update(dataset=dataset, method=method, config=config, bits=bits, seed=seed)
+        runs.append(run)
     return runs
+
+
+def selected_runs(runs: list[dict], selection: dict) -> list[dict]:
+    """The runs of the configuration chosen on validation, per dataset, method and code length."""
+    def chosen(run):
+        try:
+            return selection[run["dataset"]][run["method"]][f"b{run['bits']}"]["config"]
+        except KeyError:
+            raise DataError(f"selection has no choice for {run['dataset']}/{run['method']}/"
+                            f"b{run['bits']}; run the select step first") from None
+
+    return [run for run in runs if run["config"] == chosen(run)]
+
+
+def describe_choices(selection: dict, changed: dict[tuple[str, str, int], dict], dataset: str,
+                     digits: int) -> list[str]:
+    """Markdown lines: per method and code length, the configuration chosen on validation, what
+    it changes from method_params as written (``changed``), and every candidate's score."""
+    lines = ["", "## Configurations chosen on validation MAP@all (mean over seeds)", "",
+             "| method | bits | chosen | changes from method_params | validation MAP@all of c0, c1, ... |",
+             "|---|---|---|---|---|"]
+    for method, per_bits in selection.get(dataset, {}).items():
+        for key, choice in per_bits.items():
+            bits = int(key[1:])
+            diff = changed.get((dataset, method, bits), {})
+            text = ", ".join(f"{k}={v}" for k, v in sorted(diff.items())) or "none (as written)"
+            scores = ", ".join(f"{v:.{digits}f}" for v in choice["candidates"].values())
+            lines.append(f"| {method} | {bits} | c{choice['config']} | {text} | {scores} |")
+    return lines + [""]
 
 
 def _map_keys(run: dict) -> list[str]:
@@ -120,8 +149,10 @@ def _header(keys: list[str]) -> list[str]:
             .replace("map", "MAP@") for k in keys]
 
 
-def write_tables(runs: list[dict], out_dir: Path, digits: int = 3, reference: str | None = None) -> None:
-    """One Markdown and one CSV table per dataset; with `reference`, paired differences too."""
+def write_tables(runs: list[dict], out_dir: Path, digits: int = 3, reference: str | None = None,
+                 choices: dict[str, list[str]] | None = None) -> None:
+    """One Markdown and one CSV table per dataset; with `reference`, paired differences too;
+    ``choices``: per dataset, lines that say which configuration each row is (describe_choices)."""
     import pandas as pd
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -135,22 +166,25 @@ def write_tables(runs: list[dict], out_dir: Path, digits: int = 3, reference: st
             stats = summarise(group)
             keys = keys or list(stats)
             for name, (mean, std) in stats.items():
-                rows.append({"dataset": d, "method": method, "bits": bits, "metric": name,
+                rows.append({"dataset": d, "method": method, "config": group[0].get("config", 0),
+                             "bits": bits, "metric": name,
                              "mean": mean, "std": std, "seeds": len(group)})
             cells = [f"{mean:.{digits}f} ± {std:.{digits}f}" if len(group) > 1 else f"{mean:.{digits}f}"
                      for mean, std in stats.values()]
             epochs = ",".join(str(run.get("best_epoch", "?")) for run in group)
-            md.append(f"| {method} | {bits} | " + " | ".join(cells) + f" | {len(group)} | {epochs} |")
+            config = f"c{group[0].get('config', 0)}"
+            md.append(f"| {method} | {bits} | {config} | " + " | ".join(cells) + f" | {len(group)} | {epochs} |")
         prior = next(run["label_prior_map_all"] for run in runs if run["dataset"] == dataset)
         header = _header(keys)
         ties = TIE_RULES[runs[0].get("ties", "stable")]
         text = [f"# {dataset}: retrieval MAP (mean ± std over seeds)", "",
                 f"Hamming ranking; {ties}. Label prior (expected "
                 f"MAP@all of a random ranking): {prior:.{digits}f}.", "",
-                "| method | bits | " + " | ".join(header) + " | seeds | best epochs |",
-                "|---|---|" + "---|" * len(header) + "---|---|", *md, ""]
+                "| method | bits | config | " + " | ".join(header) + " | seeds | best epochs |",
+                "|---|---|---|" + "---|" * len(header) + "---|---|", *md, ""]
         if reference:
             text += _difference_section(runs, dataset, reference, digits)
+        text += (choices or {}).get(dataset, [])
         (out_dir / f"{dataset}.md").write_text("\n".join(text))
         pd.DataFrame(rows).to_csv(out_dir / f"{dataset}.csv", index=False, float_format="%.6f")
 

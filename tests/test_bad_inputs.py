@@ -18,7 +18,7 @@ import yaml
 from workflow_utils import BIN, REPO, run
 
 pytestmark = pytest.mark.slow
-RUN = "results/demo/sgrn/b16/s0"
+RUN = "results/demo/sgrn/c0/b16/s0"
 
 
 @dataclass

@@ -41,7 +41,7 @@ def test_snakemake_and_dvc_describe_the_same_jobs():
     for cmd, job in smk.items():
         outputs = {o for o in job["outputs"] if not o.startswith(SNAKEMAKE_ONLY)}
         assert outputs == dvc[cmd]["outputs"], f"outputs differ for {dvc[cmd]['name']}"
-        if job["rule"] == "report":
+        if job["rule"] in ("select", "report"):
             # Snakemake lists each evaluation file; DVC depends on their folder.
             assert dvc[cmd]["inputs"] - job["inputs"] == {"results/evaluation"}
             assert all(i.startswith("results/evaluation/") for i in job["inputs"] - dvc[cmd]["inputs"])

@@ -18,10 +18,10 @@ pytestmark = pytest.mark.slow
 DVC = str(BIN / "dvc")
 # data, features, checkpoint, codes and results of the tiny demo (one model)
 TRACKED = ["resources/raw/demo", "resources/demo/pairs.h5", "results/demo/features.h5",
-           "results/demo/sgrn/b16/s0/model.pt", "results/demo/sgrn/b16/s0/live",
-           "results/demo/sgrn/b16/s0/codes.h5", "results/evaluation", "results/metrics.json",
+           "results/demo/sgrn/c0/b16/s0/model.pt", "results/demo/sgrn/c0/b16/s0/live",
+           "results/demo/sgrn/c0/b16/s0/codes.h5", "results/evaluation", "results/metrics.json",
            "results/tables"]
-LOGS = ["logs/download/demo.log", "logs/extract/demo.log", "logs/train/demo/sgrn/b16/s0.log"]
+LOGS = ["logs/download/demo.log", "logs/extract/demo.log", "logs/train/demo/sgrn/c0/b16/s0.log"]
 
 
 def digest(path: Path) -> str:
@@ -99,7 +99,7 @@ def test_push_then_pull_into_a_fresh_clone(pushed, tmp_path):
 def test_pull_restores_a_lost_cache_and_checkpoint(pushed):
     root, before = pushed
     shutil.rmtree(root / ".dvc/cache")
-    (root / "results/demo/sgrn/b16/s0/model.pt").unlink()
+    (root / "results/demo/sgrn/c0/b16/s0/model.pt").unlink()
     run([DVC, "pull"], root)
     assert digests(root) == before
     assert "Data and pipelines are up to date" in run([DVC, "status"], root).stdout

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from sgrn.data.errors import DataError
-from sgrn.report import aggregate, evaluation_path, load_runs, paired_differences, write_plots, write_tables
+from sgrn.report import (aggregate, describe_choices, evaluation_path, load_runs, paired_differences,
+                         selected_runs, write_plots, write_tables)
 
 
 def fake_run(seed, i2t, t2i):
@@ -17,13 +18,13 @@ def fake_run(seed, i2t, t2i):
             "ties": "stable", "best_epoch": 5 + seed}
 
 
-PARAMS = {"datasets": ["demo"], "methods": ["sgrn"], "bits": [16], "seeds": [0, 1]}
+PARAMS = {"datasets": ["demo"], "methods": ["sgrn"], "configs": [0], "bits": [16], "seeds": [0, 1]}
 
 
 @pytest.fixture
 def runs(tmp_path):
     for seed, (a, b) in enumerate([(0.4, 0.5), (0.6, 0.7)]):
-        path = evaluation_path(tmp_path, "demo", "sgrn", 16, seed)
+        path = evaluation_path(tmp_path, "demo", "sgrn", 0, 16, seed)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(fake_run(seed, a, b)))
     return load_runs(tmp_path, PARAMS)
@@ -46,22 +47,22 @@ def test_one_seed_has_no_std(runs):
 def test_tables_and_plots(runs, tmp_path):
     write_tables(runs, tmp_path / "tables", digits=3)
     md = (tmp_path / "tables/demo.md").read_text()
-    assert "| sgrn | 16 | 0.600 ± 0.100 | 0.500 ± 0.100 | 0.700 ± 0.100 | 0.600 ± 0.100 | 2 | 5,6 |" in md
+    assert "| sgrn | 16 | c0 | 0.600 ± 0.100 | 0.500 ± 0.100 | 0.700 ± 0.100 | 0.600 ± 0.100 | 2 | 5,6 |" in md
     assert "Label prior" in md
     write_plots(runs, tmp_path / "plots")
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["demo_b16_pr.png", "demo_b16_topk.png"]
 
 
 def test_missing_evaluation_is_named(tmp_path):
-    with pytest.raises(DataError, match=r"demo/sgrn/b16/s0.json: evaluation of demo/sgrn/16 bits/seed 0 not found"):
+    with pytest.raises(DataError, match=r"demo/sgrn/c0/b16/s0.json: evaluation of demo/sgrn/c0/16 bits/seed 0 not found"):
         load_runs(tmp_path, PARAMS)
 
 
 def test_paired_differences_to_a_reference(tmp_path):
-    params = {"datasets": ["demo"], "methods": ["sgrn", "djsrh"], "bits": [16], "seeds": [0, 1]}
+    params = {"datasets": ["demo"], "methods": ["sgrn", "djsrh"], "configs": [0], "bits": [16], "seeds": [0, 1]}
     values = {("sgrn", 0): 0.5, ("sgrn", 1): 0.7, ("djsrh", 0): 0.4, ("djsrh", 1): 0.5}
     for (method, seed), v in values.items():
-        path = evaluation_path(tmp_path, "demo", method, 16, seed)
+        path = evaluation_path(tmp_path, "demo", method, 0, 16, seed)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(fake_run(seed, v, v)))
     runs = load_runs(tmp_path, params)
@@ -73,3 +74,20 @@ def test_paired_differences_to_a_reference(tmp_path):
     md = (tmp_path / "tables/demo.md").read_text()
     assert "## Difference to djsrh, paired by seed" in md
     assert "| sgrn | 16 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | 2 |" in md
+
+
+def test_only_the_configuration_chosen_on_validation_is_reported(tmp_path):
+    params = {"datasets": ["demo"], "methods": ["sgrn"], "configs": [0, 1], "bits": [16], "seeds": [0]}
+    for config, v in ((0, 0.4), (1, 0.6)):
+        path = evaluation_path(tmp_path, "demo", "sgrn", config, 16, 0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(fake_run(0, v, v)))
+    runs = load_runs(tmp_path, params)
+    assert [r["config"] for r in runs] == [0, 1]
+    selection = {"demo": {"sgrn": {"b16": {"config": 0, "val_map_all": 0.5, "candidates": {"c0": 0.5, "c1": 0.4}}}}}
+    kept = selected_runs(runs, selection)
+    assert [r["config"] for r in kept] == [0] and aggregate(kept)["demo"]["sgrn"]["b16"]["i2t_map_all"] == 0.4
+    lines = describe_choices(selection, {("demo", "sgrn", 16): {"beta": 0.7}}, "demo", 3)
+    assert "| sgrn | 16 | c0 | beta=0.7 | 0.500, 0.400 |" in lines
+    with pytest.raises(DataError, match="selection has no choice for demo/sgrn/b16"):
+        selected_runs(runs, {"demo": {}})

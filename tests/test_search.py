@@ -16,7 +16,7 @@ from sgrn.codes import hamming_distances
 
 pytestmark = pytest.mark.slow  # needs the demo run of the smk_project fixture
 
-RUN = Path("results/demo/sgrn/b16/s0")
+RUN = Path("results/demo/sgrn/c0/b16/s0")
 
 
 def search(root: Path, *args: str, capsys) -> tuple[int, str, str]:

@@ -43,7 +43,7 @@ SLURM_CPU_RULES = {"download", "prepare"}
 LOCAL_RULES = {"evaluate", "report"}
 # Outputs after the failed run: those of the steps before the failure are kept.
 AFTER_FAILURE = {"resources/demo/pairs.h5": True, "results/demo/features.h5": True,
-                 "results/demo/sgrn/b16/s0/model.pt": True, "results/demo/sgrn/b16/s0/codes.h5": False,
+                 "results/demo/sgrn/c0/b16/s0/model.pt": True, "results/demo/sgrn/c0/b16/s0/codes.h5": False,
                  "results/metrics.json": False}
 
 PROBE = """#!/bin/bash
@@ -232,7 +232,7 @@ def test_results_equal_a_local_run(cluster_runs, smk_project):
     project = cluster_runs[0]
     assert json.loads((project.root / "results/metrics.json").read_text()) == \
         json.loads((smk_project / "results/metrics.json").read_text())
-    codes = "results/demo/sgrn/b16/s0/codes.h5"
+    codes = "results/demo/sgrn/c0/b16/s0/codes.h5"
     with h5py.File(project.root / codes) as a, h5py.File(smk_project / codes) as b:
         names = []
         a.visit(lambda name: names.append(name) if isinstance(a[name], h5py.Dataset) else None)

@@ -26,22 +26,22 @@ def assert_refused(proc, *fragments):
 def test_checkpoint_of_another_code_length(smk_project, tmp_path):
     out = tmp_path / "codes.h5"
     proc = step(smk_project, "encode", "--dataset", "demo", "--method", "sgrn", "--bits", "32",
-                "--features", "results/demo/features.h5", "--model", "results/demo/sgrn/b16/s0/model.pt",
+                "--features", "results/demo/features.h5", "--model", "results/demo/sgrn/c0/b16/s0/model.pt",
                 "--out", str(out))
-    assert_refused(proc, "results/demo/sgrn/b16/s0/model.pt: field 'bits' is 16, expected 32")
+    assert_refused(proc, "results/demo/sgrn/c0/b16/s0/model.pt: field 'bits' is 16, expected 32")
     assert not out.exists()
 
 
 def test_checkpoint_of_another_method(smk_project, tmp_path):
     proc = step(smk_project, "encode", "--dataset", "demo", "--method", "djsrh", "--bits", "16",
-                "--features", "results/demo/features.h5", "--model", "results/demo/sgrn/b16/s0/model.pt",
+                "--features", "results/demo/features.h5", "--model", "results/demo/sgrn/c0/b16/s0/model.pt",
                 "--out", str(tmp_path / "codes.h5"))
     assert_refused(proc, "field 'method' is 'sgrn', expected 'djsrh'")
 
 
 def test_truncated_codes_file_keeps_the_previous_metrics(smk_project, tmp_path):
     codes = tmp_path / "codes.h5"
-    codes.write_bytes((smk_project / "results/demo/sgrn/b16/s0/codes.h5").read_bytes()[:500])
+    codes.write_bytes((smk_project / "results/demo/sgrn/c0/b16/s0/codes.h5").read_bytes()[:500])
     metrics = tmp_path / "metrics.json"
     metrics.write_text('{"previous": true}\n')
     proc = step(smk_project, "evaluate", "--codes", str(codes), "--out", str(metrics))

@@ -33,12 +33,12 @@ def test_repro_produces_the_metrics(project):
 
 def test_same_codes_and_metrics_as_snakemake(project, smk_project):
     """Same params and seed: identical codes and metrics from two runs and two drivers."""
-    run_dir = "results/demo/sgrn/b16/s0"
+    run_dir = "results/demo/sgrn/c0/b16/s0"
     with h5py.File(project / run_dir / "codes.h5") as a, h5py.File(smk_project / run_dir / "codes.h5") as b:
         for side in ("query", "database"):
             for modality in ("image", "text"):
                 assert np.array_equal(a[side][modality][()], b[side][modality][()]), (side, modality)
-    evaluation = "results/evaluation/demo/sgrn/b16/s0.json"
+    evaluation = "results/evaluation/demo/sgrn/c0/b16/s0.json"
     assert (project / evaluation).read_text() == (smk_project / evaluation).read_text()
 
 

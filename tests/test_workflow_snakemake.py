@@ -35,11 +35,11 @@ def test_end_to_end_outputs(project):
     with h5py.File(project / "results/demo/features.h5") as f:
         assert f["image"].shape == (300, 4096)
         assert f.attrs["complete"] and f.attrs["weights"] == "random" and f.attrs["backbone"] == "alexnet"
-    with h5py.File(project / "results/demo/sgrn/b16/s0/codes.h5") as f:
+    with h5py.File(project / "results/demo/sgrn/c0/b16/s0/codes.h5") as f:
         assert f["query/image"].shape[1] == 2 and f.attrs["bits"] == 16
-    assert (project / "results/demo/sgrn/b16/s0/live/plots/metrics/loss.tsv").is_file()
-    assert json.loads((project / "results/demo/sgrn/b16/s0/live/metrics.json").read_text())["step"] >= 1
-    assert "best validation MAP@all" in (project / "logs/train/demo/sgrn/b16/s0.log").read_text()
+    assert (project / "results/demo/sgrn/c0/b16/s0/live/plots/metrics/loss.tsv").is_file()
+    assert json.loads((project / "results/demo/sgrn/c0/b16/s0/live/metrics.json").read_text())["step"] >= 1
+    assert "best validation MAP@all" in (project / "logs/train/demo/sgrn/c0/b16/s0.log").read_text()
 
 
 def test_nothing_to_do_after_a_run(project):

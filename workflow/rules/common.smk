@@ -6,7 +6,8 @@ import os
 import yaml
 from snakemake.exceptions import WorkflowError
 
-from sgrn.params import ParamsError, validate_params
+from sgrn.params import ParamsError, extract_config, method_config, validate_params
+from sgrn.selection import candidate
 
 # Step scripts read params.yaml themselves, so an override given only to Snakemake would
 # silently not reach them: refuse it. Change params.yaml or use `dvc exp run -S` instead.
@@ -23,14 +24,16 @@ except ParamsError as err:
 RAW = "resources/raw/{dataset}"
 PAIRS = "resources/{dataset}/pairs.h5"
 FEATURES = "results/{dataset}/features.h5"
-RUN = "results/{dataset}/{method}/b{bits}/s{seed}"
-EVALUATION = "results/evaluation/{dataset}/{method}/b{bits}/s{seed}.json"
+RUN = "results/{dataset}/{method}/c{config}/b{bits}/s{seed}"
+EVALUATION = "results/evaluation/{dataset}/{method}/c{config}/b{bits}/s{seed}.json"
+SELECTION = "results/selection.json"
 REPORT_OUTPUTS = ["results/metrics.json", "results/tables", "results/plots"]
 
 
 wildcard_constraints:
     dataset="[a-z0-9][a-z0-9_-]*",
     method="[a-z0-9][a-z0-9_-]*",
+    config="[0-9]+",
     bits="[0-9]+",
     seed="[0-9]+",
 
@@ -54,6 +57,13 @@ def section(*keys):
     return lookup
 
 
+def run_hyperparams(wildcards):
+    """What a run trains with: candidate {config} of its method on its dataset (for `params:`,
+    so that a change to one candidate reruns only its runs)."""
+    family, hyper = method_config(PARAMS, wildcards.method, wildcards.dataset)
+    return {"family": family, **candidate(PARAMS, wildcards.method, hyper, int(wildcards.config))}
+
+
 def all_evaluations():
     return expand(EVALUATION, dataset=PARAMS["datasets"], method=PARAMS["methods"],
-                  bits=PARAMS["bits"], seed=PARAMS["seeds"])
+                  config=PARAMS["configs"], bits=PARAMS["bits"], seed=PARAMS["seeds"])

@@ -39,7 +39,7 @@ rule extract:
     output:
         features=FEATURES,
     params:
-        cfg=section("extract"),
+        cfg=lambda wildcards: extract_config(PARAMS, wildcards.dataset),
     threads: 2
     log:
         "logs/extract/{dataset}.log",

@@ -16,15 +16,15 @@ rule train:
         curves=directory(f"{RUN}/live/plots/metrics"),
     params:
         train=section("train"),
-        method=section("method_params", "{method}"),
+        method=run_hyperparams,
         live=lambda wildcards, output: os.path.dirname(output.summary),
     threads: 2
     log:
-        "logs/train/{dataset}/{method}/b{bits}/s{seed}.log",
+        "logs/train/{dataset}/{method}/c{config}/b{bits}/s{seed}.log",
     benchmark:
-        "benchmarks/runs/train/{dataset}/{method}/b{bits}/s{seed}.tsv"
+        "benchmarks/runs/train/{dataset}/{method}/c{config}/b{bits}/s{seed}.tsv"
     shell:
-        "python scripts/train.py --dataset {wildcards.dataset} --method {wildcards.method} --bits {wildcards.bits} --seed {wildcards.seed} --features {input.features} --out {output.model} --live {params.live} --log {log}"
+        "python scripts/train.py --dataset {wildcards.dataset} --method {wildcards.method} --config {wildcards.config} --bits {wildcards.bits} --seed {wildcards.seed} --features {input.features} --out {output.model} --live {params.live} --log {log}"
 
 
 rule encode:
@@ -38,7 +38,7 @@ rule encode:
         device=section("train", "device"),
         threads=section("train", "num_threads"),
     log:
-        "logs/encode/{dataset}/{method}/b{bits}/s{seed}.log",
+        "logs/encode/{dataset}/{method}/c{config}/b{bits}/s{seed}.log",
     shell:
         "python scripts/encode.py --dataset {wildcards.dataset} --method {wildcards.method} --bits {wildcards.bits} --features {input.features} --model {input.model} --out {output.codes} --log {log}"
 
@@ -52,6 +52,6 @@ rule evaluate:
     params:
         cfg=section("evaluate"),
     log:
-        "logs/evaluate/{dataset}/{method}/b{bits}/s{seed}.log",
+        "logs/evaluate/{dataset}/{method}/c{config}/b{bits}/s{seed}.log",
     shell:
         "python scripts/evaluate.py --codes {input.codes} --out {output.metrics} --log {log}"

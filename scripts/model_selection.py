@@ -1,0 +1,33 @@
+#!/usr/bin/env python
+"""Step 7, select: per dataset, method and code length, the candidate configuration with the
+best mean validation MAP@all over seeds -> selection.json (test queries never take part).
+
+(Not scripts/select.py: a script there would shadow the standard library's `select` module
+for every step script, which Python runs with scripts/ first on its path.)
+"""
+from pathlib import Path
+
+from sgrn.atomic import write_json
+from sgrn.cli import parser, run
+from sgrn.params import load_params
+from sgrn.report import load_runs
+from sgrn.selection import select
+
+
+def main(args, log):
+    params = load_params(args.params)
+    runs = load_runs(Path(args.evaluations), params)
+    selection = select(runs)
+    write_json(args.out, selection)
+    for dataset, methods in selection.items():
+        for method, per_bits in methods.items():
+            chosen = ", ".join(f"{key}: c{c['config']} ({c['val_map_all']:.4f})" for key, c in per_bits.items())
+            log.info("%s %s: %s", dataset, method, chosen)
+    log.info("selection over %d runs -> %s", len(runs), args.out)
+
+
+if __name__ == "__main__":
+    p = parser(__doc__)
+    p.add_argument("--evaluations", required=True, help="folder of per-run evaluation JSON files")
+    p.add_argument("--out", required=True, help="selection JSON to write")
+    run(main, p.parse_args())

@@ -1,0 +1,78 @@
+"""Model selection: candidate configurations per method and the choice on validation MAP.
+
+`configs` in params.yaml lists the candidates every method gets (the same budget for all):
+0 is the method's `method_params` block as written; i > 0 is the i-th configuration of the
+grid `search.space.<method>` in a seeded random order (configurations equal to the block
+itself are left out, so no candidate is tried twice). `select` keeps, per dataset, method
+and code length, the candidate with the best mean validation MAP@all over seeds: the test
+queries never take part. Torch-free.
+"""
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+
+import numpy as np
+
+
+class SelectionError(ValueError):
+    """A search space or a selection that cannot be used as asked."""
+
+
+def grid(space: dict[str, list]) -> list[dict]:
+    """Every combination of the values of ``space``, keys in sorted order."""
+    keys = sorted(space)
+    return [dict(zip(keys, values)) for values in itertools.product(*(space[k] for k in keys))]
+
+
+def draws(space: dict[str, list], base: dict, seed: int) -> list[dict]:
+    """The grid of ``space`` in a seeded random order, without configurations equal to ``base``."""
+    combos = [c for c in grid(space) if any(base.get(k) != v for k, v in c.items())]
+    order = np.random.default_rng(seed).permutation(len(combos))
+    return [combos[i] for i in order]
+
+
+def candidate(params: dict, method: str, hyper: dict, config: int) -> dict:
+    """The hyper-parameters of candidate ``config`` of ``method`` (``hyper``: its block, with
+    its per-dataset values applied)."""
+    if config == 0:
+        return dict(hyper)
+    search = params["search"]
+    space = search["space"].get(method)
+    options = draws(space, hyper, search["seed"]) if space else []
+    if config > len(options):
+        raise SelectionError(
+            f"configs lists {config}, but search.space.{method} gives {len(options)} configurations "
+            "besides method_params as written")
+    return {**hyper, **options[config - 1]}
+
+
+def select(runs: list[dict]) -> dict:
+    """dataset -> method -> "b{bits}" -> the chosen candidate and every candidate's score.
+
+    ``runs``: one dict per trained model with dataset, method, config, bits, seed and
+    val_map_all. Ties in mean validation MAP go to the lower config number (0: as written).
+    """
+    scores: dict = defaultdict(lambda: defaultdict(list))
+    for run in runs:
+        if run.get("val_map_all") is None:
+            raise SelectionError(
+                f"{run['dataset']}/{run['method']}/c{run['config']}/b{run['bits']}/s{run['seed']}: "
+                "no validation MAP recorded; selection needs validation queries "
+                "(prepare.<dataset>.split.n_validation)")
+        key = (run["dataset"], run["method"], run["bits"])
+        scores[key][run["config"]].append(float(run["val_map_all"]))
+    out: dict = {}
+    for (dataset, method, bits), by_config in sorted(scores.items()):
+        seeds = {len(v) for v in by_config.values()}
+        if len(seeds) != 1:
+            raise SelectionError(f"{dataset}/{method}/b{bits}: candidates were trained with different "
+                                 f"numbers of seeds ({sorted(seeds)}); selection compares equals only")
+        means = {config: float(np.mean(v)) for config, v in sorted(by_config.items())}
+        best = max(means, key=lambda c: (means[c], -c))
+        out.setdefault(dataset, {}).setdefault(method, {})[f"b{bits}"] = {
+            "config": best,
+            "val_map_all": round(means[best], 6),
+            "candidates": {f"c{c}": round(m, 6) for c, m in means.items()},
+        }
+    return out

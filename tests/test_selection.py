@@ -1,0 +1,97 @@
+"""Model selection: candidate draws, the choice on validation MAP, and bad search spaces."""
+from __future__ import annotations
+
+import copy
+import pathlib
+
+import pytest
+import yaml
+
+from sgrn.params import ParamsError, method_config, validate_params
+from sgrn.selection import SelectionError, candidate, draws, grid, select
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def with_search(shipped, configs, space, methods=("sgrn", "djsrh")):
+    raw = copy.deepcopy(shipped)
+    raw.update(methods=list(methods), configs=configs)
+    raw["search"] = {"seed": 0, "space": space}
+    return raw
+
+
+def test_grid_and_draws_are_seeded_and_skip_the_block_as_written():
+    space = {"beta": [0.7, 0.9], "eta": [0.2, 0.4]}
+    assert grid(space) == [{"beta": 0.7, "eta": 0.2}, {"beta": 0.7, "eta": 0.4},
+                           {"beta": 0.9, "eta": 0.2}, {"beta": 0.9, "eta": 0.4}]
+    base = {"beta": 0.9, "eta": 0.4, "mu": 1.5}
+    first = draws(space, base, seed=0)
+    assert len(first) == 3 and {"beta": 0.9, "eta": 0.4} not in first
+    assert draws(space, base, seed=0) == first
+    assert sorted(map(str, draws(space, base, seed=1))) == sorted(map(str, first))
+
+
+def test_candidate_zero_is_the_block_and_others_override_it(shipped):
+    params = validate_params(with_search(shipped, [0, 1, 2], {"sgrn": {"beta": [0.5, 0.7], "xi": [0.0]}},
+                                         methods=("sgrn",)))
+    _, hyper = method_config(params, "sgrn", "demo")
+    assert candidate(params, "sgrn", hyper, 0) == hyper
+    chosen = [candidate(params, "sgrn", hyper, c) for c in (1, 2)]
+    assert {c["beta"] for c in chosen} == {0.5, 0.7} and all(c["xi"] == 0.0 for c in chosen)
+    assert all({k: v for k, v in c.items() if k not in ("beta", "xi")} ==
+               {k: v for k, v in hyper.items() if k not in ("beta", "xi")} for c in chosen)
+
+
+def test_select_takes_the_best_mean_validation_map_never_the_test():
+    runs = []
+    for config, vals, test in ((0, (0.50, 0.52), 0.9), (1, (0.55, 0.53), 0.1), (2, (0.56, 0.40), 0.9)):
+        for seed, val in enumerate(vals):
+            runs.append(dict(dataset="d", method="m", config=config, bits=16, seed=seed,
+                             val_map_all=val, i2t={"map@all": test}))
+    choice = select(runs)["d"]["m"]["b16"]
+    assert choice["config"] == 1
+    assert choice["val_map_all"] == pytest.approx(0.54)
+    assert choice["candidates"] == {"c0": 0.51, "c1": 0.54, "c2": 0.48}
+
+
+def test_select_ties_go_to_the_lower_config_and_unequal_seeds_are_refused():
+    runs = [dict(dataset="d", method="m", config=c, bits=8, seed=0, val_map_all=0.5) for c in (2, 0, 1)]
+    assert select(runs)["d"]["m"]["b8"]["config"] == 0
+    with pytest.raises(SelectionError, match="different numbers of seeds"):
+        select(runs + [dict(dataset="d", method="m", config=1, bits=8, seed=1, val_map_all=0.5)])
+
+
+def test_select_without_validation_map_is_refused():
+    with pytest.raises(SelectionError, match=r"d/m/c0/b8/s0: no validation MAP.*n_validation"):
+        select([dict(dataset="d", method="m", config=0, bits=8, seed=0, val_map_all=None)])
+
+
+@pytest.mark.parametrize("space,configs,message", [
+    ({"sgrn": {"nosuch": [1]}}, [0], r"search\.space\.sgrn\.nosuch: sgrn: unknown parameter\(s\) nosuch"),
+    ({"sgrn": {"beta": []}}, [0], r"search\.space\.sgrn\.beta: \[\] should be non-empty"),
+    ({"sgrn": {"beta": [2.0]}}, [0], r"search\.space\.sgrn\.beta: .*out of range"),
+    ({"sgrn": {"intra_form": ["nosuch"]}}, [0], r"search\.space\.sgrn\.intra_form: .*not allowed"),
+    ({"nosuch": {"beta": [0.5]}}, [0], r"search\.space\.nosuch: no method_params\.nosuch"),
+    ({"sgrn": {"beta": [0.5, 0.7]}}, [0, 1, 2],
+     r"search\.space\.djsrh: configs lists 1, but search\.space\.djsrh gives 0 configurations"),
+    ({"sgrn": {"beta": [0.5]}, "djsrh": {"beta": [0.5, 0.7]}}, [0, 1, 2],
+     r"search\.space\.sgrn: configs lists 2, but search\.space\.sgrn gives 1 configurations"),
+    ({"sgrn": {"k": [40]}, "djsrh": {"beta": [0.5]}}, [0, 1],
+     r"candidate c1 of method_params\.sgrn on demo: sgrn: k=40 must be smaller than the batch size"),
+])
+def test_bad_search_spaces_are_refused_naming_the_key(shipped, space, configs, message):
+    with pytest.raises(ParamsError, match=message):
+        validate_params(with_search(shipped, configs, space))
+
+
+def test_shipped_params_give_every_method_the_same_candidates(shipped):
+    params = validate_params(shipped)
+    space = params["search"]["space"]
+    assert set(params["methods"]) <= set(space), "every method needs a search space"
+    budget = min(len(draws(space[m], method_config(params, m, "demo")[1], 0)) for m in params["methods"])
+    assert budget >= 3, "each method must offer at least three configurations besides its own"
