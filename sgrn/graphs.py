@@ -119,12 +119,25 @@ def rebase(
     return out
 
 
-def joint_graph(s_i: Tensor, s_t: Tensor, beta: float, eta: float) -> Tensor:
+def cross_graph(s_i: Tensor, s_t: Tensor) -> Tensor:
+    """S_X = (S_IT + S_TI) / 2, S_IT = norm(S_I) norm(S_T)^T, S_TI = S_IT^T (section 6) [ours].
+
+    The image-to-text and text-to-image similarities of GRGR: items i and j are similar when
+    i's row of one modality's graph agrees with j's row of the other's (JDSH's S_high).
+    """
+    s_it = _unit_rows(s_i) @ _unit_rows(s_t).T
+    return 0.5 * (s_it + s_it.T)
+
+
+def joint_graph(s_i: Tensor, s_t: Tensor, beta: float, eta: float, cross: float = 0.0) -> Tensor:
     """Cross-modal graph S_J of DJSRH (section 5), m = number of rows.
 
     S~ = beta S_I + (1 - beta) S_T;  S_J = (1 - eta) S~ + eta S~ S~^T / m.
+    With ``cross`` > 0 [ours, section 6]: S~ = (1 - cross) S~ + cross cross_graph(S_I, S_T).
     """
     s = beta * s_i + (1.0 - beta) * s_t
+    if cross != 0:
+        s = (1.0 - cross) * s + cross * cross_graph(s_i, s_t)
     m = s.shape[0]
     return (1.0 - eta) * s + eta * _symmetrise(s @ s.T) / m
 

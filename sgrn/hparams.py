@@ -97,6 +97,8 @@ TABLES: dict[str, dict[str, Param]] = {
         "eta": Param(0.4, low=0, high=1),  # weight of the second-order term S~ S~^T / m
         "mu": Param(1.5, low=0, low_open=True),  # scale of the targets (sections 6, 7)
         "epsilon": Param(0.3, low=0, high=1),  # GRGR enhanced-weight strength, 0 = off
+        # GRGR image-to-text and text-to-image similarities mixed into the joint graph, 0 = off
+        "cross": Param(0.0, low=0, high=1),
         "kappa": Param(5.0, low=0, low_open=True),  # GRGR agreement sharpness
         "lambda1": Param(0.1, low=0),  # image-image term of L_inter
         "lambda2": Param(0.1, low=0),  # text-text term of L_inter
@@ -105,6 +107,8 @@ TABLES: dict[str, dict[str, Param]] = {
         "intra_form": Param("target", choices=INTRA_FORMS, combine=True),
         # weight of the hash-real inter-modal term MSE(H^_I B^_T^T, S) + MSE(B^_I H^_T^T, S)
         "zeta": Param(0.0, low=0),
+        # weight of the paired-item term -mean(diag(H^_I H^_T^T)) (JDSH's), 0 = off
+        "pair": Param(0.0, low=0),
     },
     "djsrh": {
         "global_graph": GLOBAL_GRAPH,

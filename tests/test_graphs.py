@@ -242,6 +242,32 @@ def test_joint_graph_matches_loops(feats):
     assert close(s_j, ref_joint(s_i.tolist(), s_t.tolist(), 0.9, 0.4)) and sym(s_j)
 
 
+def ref_cross(s_i, s_t):
+    def unit(row):
+        n = math.sqrt(sum(x * x for x in row))
+        return [x / max(n, 1e-12) for x in row]
+
+    ui, ut = [unit(r) for r in s_i], [unit(r) for r in s_t]
+    m = len(s_i)
+    it = [[sum(a * b for a, b in zip(ui[i], ut[j])) for j in range(m)] for i in range(m)]
+    return [[(it[i][j] + it[j][i]) / 2 for j in range(m)] for i in range(m)]
+
+
+def test_cross_graph_and_its_place_in_the_joint_graph_match_loops(feats):
+    g = torch.Generator().manual_seed(3)
+    s_i = graphs.signed(graphs.cosine_graph(feats))
+    s_t = graphs.signed(graphs.cosine_graph(torch.rand(6, 4, generator=g, dtype=torch.float64)))
+    cross = ref_cross(s_i.tolist(), s_t.tolist())
+    assert close(graphs.cross_graph(s_i, s_t), cross) and sym(graphs.cross_graph(s_i, s_t))
+    mixed = [[0.6 * (0.9 * a + 0.1 * b) + 0.4 * c for a, b, c in zip(ri, rt, rc)]
+             for ri, rt, rc in zip(s_i.tolist(), s_t.tolist(), cross)]
+    m = len(mixed)
+    second = [[sum(mixed[i][k] * mixed[j][k] for k in range(m)) / m for j in range(m)] for i in range(m)]
+    expected = [[0.6 * mixed[i][j] + 0.4 * second[i][j] for j in range(m)] for i in range(m)]
+    assert close(graphs.joint_graph(s_i, s_t, 0.9, 0.4, cross=0.4), expected)
+    assert torch.equal(graphs.joint_graph(s_i, s_t, 0.9, 0.4, cross=0.0), graphs.joint_graph(s_i, s_t, 0.9, 0.4))
+
+
 def test_enhanced_weight_matches_loops(feats, tied):
     s_i = graphs.signed(graphs.rebase(graphs.cosine_graph(feats)[:5, :5], 2, 10.0, 0.5))
     s_t = graphs.signed(tied)

@@ -36,6 +36,15 @@ def inter_loss(h_img: Tensor, h_txt: Tensor, s: Tensor, lambda1: float, lambda2:
     )
 
 
+def paired_similarity(h_img: Tensor, h_txt: Tensor) -> Tensor:
+    """mean(diag(H^_I H^_T^T)): the mean cosine of the codes of each pair's image and text.
+
+    Subtracted from the loss, it pulls the two codes of a pair together with the full weight
+    that the diagonal has only 1/m of in the MSE terms (JDSH's paired-item term).
+    """
+    return F.cosine_similarity(h_img, h_txt, dim=1, eps=EPS).mean()
+
+
 def half_binary_loss(h_img: Tensor, h_txt: Tensor, s: Tensor) -> Tensor:
     """MSE(H^_I B^_T^T, S) + MSE(B^_I H^_T^T, S), B = sign(H) detached.
 

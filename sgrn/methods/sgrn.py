@@ -7,7 +7,7 @@ from torch import Tensor
 
 from sgrn.graphs import enhanced_weight, joint_graph, knn_mask, rebase, signed
 from sgrn.methods.base import Method
-from sgrn.methods.losses import half_binary_loss, inter_loss, intra_loss
+from sgrn.methods.losses import half_binary_loss, inter_loss, intra_loss, paired_similarity
 
 
 class SGRN(Method):
@@ -30,7 +30,7 @@ class SGRN(Method):
 
         c_img, c_txt = self.cosine_graphs(f_img, f_txt)
         s_img, s_txt = local_graph(c_img), local_graph(c_txt)
-        s_joint = joint_graph(s_img, s_txt, p["beta"], p["eta"])
+        s_joint = joint_graph(s_img, s_txt, p["beta"], p["eta"], p["cross"])
         w = enhanced_weight(s_img, s_txt, p["kappa"], p["epsilon"])
         out = {"S": p["mu"] * (w * s_joint), "S_img": s_img, "S_txt": s_txt}
         if "local" in p["intra_form"].split("+"):
@@ -40,7 +40,8 @@ class SGRN(Method):
     def loss(
         self, h_img: Tensor, h_txt: Tensor, targets: dict[str, Tensor]
     ) -> tuple[Tensor, dict[str, Tensor]]:
-        """L = L_inter + xi L_intra + zeta L_hash-real (section 7) on tanh outputs (m, c).
+        """L = L_inter + xi L_intra + zeta L_hash-real - pair mean(diag(H^_I H^_T^T)) (section 7)
+        on tanh outputs (m, c).
 
         A term whose weight is 0 is only logged, outside the autograd graph; the terms are
         returned detached.
@@ -58,4 +59,8 @@ class SGRN(Method):
             hash_real = half_binary_loss(h_img, h_txt, targets["S"])
             total = total + p["zeta"] * hash_real
             terms["hash_real"] = hash_real.detach()
+        if p["pair"] != 0:
+            pair = paired_similarity(h_img, h_txt)
+            total = total - p["pair"] * pair
+            terms["pair"] = pair.detach()
         return total, terms
