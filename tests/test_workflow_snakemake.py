@@ -28,13 +28,14 @@ def test_end_to_end_outputs(project):
     assert all(0 < v <= 1 for v in cell.values())
     assert 0 < metrics["demo"]["label_prior_map_all"] < 1
     assert "| sgrn | 16 |" in (project / "results/tables/demo.md").read_text()
-    assert (project / "results/tables/demo.csv").read_text().startswith("dataset,method,bits,metric")
+    assert (project / "results/tables/demo.csv").read_text().startswith("dataset,method,config,bits,metric")
     for kind in ("pr", "topk"):
         png = project / f"results/plots/demo_b16_{kind}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with h5py.File(project / "results/demo/features.h5") as f:
-        assert f["image"].shape == (300, 4096)
-        assert f.attrs["complete"] and f.attrs["weights"] == "random" and f.attrs["backbone"] == "alexnet"
+        assert f["image"].shape == (300, 1280)  # the demo's EfficientNet-Lite0 (params.yaml)
+        assert f.attrs["complete"] and f.attrs["weights"] == "imagenet"
+        assert f.attrs["backbone"] == "efficientnet_lite0" and f.attrs["input"].startswith("128x128")
     with h5py.File(project / "results/demo/sgrn/c0/b16/s0/codes.h5") as f:
         assert f["query/image"].shape[1] == 2 and f.attrs["bits"] == 16
     assert (project / "results/demo/sgrn/c0/b16/s0/live/plots/metrics/loss.tsv").is_file()
