@@ -8,9 +8,11 @@ from pathlib import Path
 from dvclive import Live
 
 from sgrn.cli import parser, run
+from sgrn.device import pick_device, use_cuda_graphs
 from sgrn.featurefile import open_features
 from sgrn.params import load_params, method_config, params_hash
-from sgrn.train import TrainConfig, load_train_state, save_checkpoint, save_train_state, train
+from sgrn.train import TrainConfig, train
+from sgrn.checkpoint import load_train_state, save_checkpoint, save_train_state
 
 
 def main(args, log):
@@ -20,6 +22,7 @@ def main(args, log):
                                 f"(known: {sorted(params['method_params'])})")
     family, hyper = method_config(params, args.method, args.dataset)
     cfg = TrainConfig(**params["train"])
+    use_cuda_graphs(cfg.cuda_graphs, pick_device(cfg.device))  # refuse what this machine lacks, now
     # Undeclared on purpose: it survives a failed job (which loses its declared outputs).
     state_path = Path(args.out).with_name("train_state.pt")
     with open_features(args.features) as feats:

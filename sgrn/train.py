@@ -1,16 +1,24 @@
-"""The training loop: seeded SGD on precomputed features, validation-MAP model selection."""
+"""The training loop: seeded SGD on precomputed features, validation-MAP model selection.
+
+Laid out as torchvision's reference scripts: `train_one_epoch` runs the steps of one epoch,
+`validate` measures validation MAP, and `train` is the short main loop around them (model
+selection, resume, the checkpoint). One `TrainStep` is one SGD step; on CUDA it can be
+captured once as a CUDA graph and replayed (sgrn/cudagraph_step.py). Loss terms stay on
+the device and are read once per epoch: no step waits for the GPU.
+"""
 from __future__ import annotations
 
 import copy
 import logging
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
+from sgrn.checkpoint import CHECKPOINT_FORMAT
+from sgrn.device import pick_device, use_cuda_graphs
 from sgrn.encoding import packed_codes
 from sgrn.featurefile import Features
 from sgrn.methods import build_method
@@ -36,12 +44,7 @@ class TrainConfig:
     device: str = "auto"
     mixed_precision: bool = False
     num_threads: int = 2
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    cuda_graphs: str | bool = "auto"
 
 
 def _sgd(params, lr: float, cfg: TrainConfig, device: torch.device) -> torch.optim.SGD:
@@ -53,7 +56,7 @@ def _sgd(params, lr: float, cfg: TrainConfig, device: torch.device) -> torch.opt
         return torch.optim.SGD(params, **kwargs)
 
 
-def validation_map(img_net, txt_net, feats: Features, device: torch.device) -> dict[str, float]:
+def validate(img_net, txt_net, feats: Features, device: torch.device) -> dict[str, float]:
     """MAP@all of validation queries against the database minus them; never the test queries."""
     val = np.sort(feats.split["validation"])
     retrieval = np.setdiff1d(feats.split["database"], val)
@@ -90,6 +93,62 @@ class TargetSource:
         return {name: graph[batch][:, batch] for name, graph in self.full.items()}
 
 
+class TrainStep:
+    """One SGD step on the training pairs `batch` (indices on the device): targets, forward,
+    loss, backward and both optimiser updates.
+
+    The loss and its terms are added, in float64, to `sums` on the device; nothing is read
+    back to the host, so steps queue on a GPU without waiting. (float64 sums of the float32
+    terms, in step order, are the very numbers that float() per step used to add up.)
+    """
+
+    def __init__(self, img_net, txt_net, opt_img, opt_txt, x_img, x_txt, targets: TargetSource,
+                 mixed_precision: bool, device: torch.device):
+        self.img_net, self.txt_net, self.opt_img, self.opt_txt = img_net, txt_net, opt_img, opt_txt
+        self.x_img, self.x_txt, self.targets = x_img, x_txt, targets
+        self.mixed_precision, self.device = mixed_precision, device
+        # Autocast's weight-cast cache must be off while a CUDA graph is captured.
+        self.autocast_cache = True
+        self.names: list[str] | None = None
+        self.sums: torch.Tensor | None = None
+
+    def __call__(self, batch: torch.Tensor, alpha: float | torch.Tensor) -> None:
+        f_img, f_txt = self.x_img[batch], self.x_txt[batch]
+        targets = self.targets(batch, f_img, f_txt)
+        # bfloat16 autocast for the nets and the loss; the targets stay float32
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.mixed_precision,
+                            cache_enabled=self.autocast_cache):
+            loss, terms = self.targets.method.loss(self.img_net(f_img, alpha), self.txt_net(f_txt, alpha),
+                                                   targets)
+        self.opt_img.zero_grad(set_to_none=True)
+        self.opt_txt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_img.step()
+        self.opt_txt.step()
+        values = torch.stack([loss.detach().double(), *(v.double() for v in terms.values())])
+        if self.sums is None:
+            self.names = ["loss", *terms]
+            self.sums = torch.zeros_like(values)
+        self.sums += values
+
+    def read_means(self, steps: int) -> dict[str, float]:
+        """Mean of each term over the last `steps` steps (the one host sync of an epoch)."""
+        sums = self.sums.tolist()
+        self.sums.zero_()
+        return {name: value / steps for name, value in zip(self.names, sums)}
+
+
+def train_one_epoch(step, order: torch.Tensor, batch_size: int, alpha: float) -> dict[str, float]:
+    """Every full batch of the shuffled `order` once (drop_last); mean loss terms and time."""
+    steps = len(order) // batch_size
+    start = time.perf_counter()
+    for i in range(steps):
+        step(order[i * batch_size:(i + 1) * batch_size], alpha)
+    record = step.read_means(steps)
+    record["epoch_seconds"] = time.perf_counter() - start
+    return record
+
+
 def train(feats: Features, family: str, method_params: dict, bits: int, seed: int, cfg: TrainConfig,
           on_epoch: Callable[[int, dict[str, float]], None] | None = None,
           resume: dict | None = None, save_state: Callable[[dict], None] | None = None) -> dict:
@@ -101,14 +160,15 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     with the same model as an uninterrupted one. `on_epoch` is called for every epoch, the
     resumed ones included (replayed from the state), so curves are always complete.
     """
-    torch.set_num_threads(cfg.num_threads)
     device = pick_device(cfg.device)
-    torch.manual_seed(seed)
-    np.random.seed(seed)
+    graphed = use_cuda_graphs(cfg.cuda_graphs, device)
     train_idx = feats.split["train"]
     if len(train_idx) < cfg.batch_size:
         raise ValueError(f"train.batch_size={cfg.batch_size} is larger than the training set "
                          f"({len(train_idx)} pairs)")
+    torch.set_num_threads(cfg.num_threads)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
     x_img = torch.from_numpy(feats.rows("image", train_idx)).to(device)
     x_txt = torch.from_numpy(feats.rows("text", train_idx)).to(device)
     batch_targets = TargetSource(family, method_params, x_img, x_txt, cfg.batch_size, feats.standardised)
@@ -134,33 +194,19 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
         for epoch, record in enumerate(history):
             if on_epoch:
                 on_epoch(epoch, record)
-    steps_per_epoch = len(train_idx) // cfg.batch_size  # drop_last
+    step = TrainStep(img_net, txt_net, opt_img, opt_txt, x_img, x_txt, batch_targets,
+                     cfg.mixed_precision, device)
+    if graphed:
+        from sgrn.cudagraph_step import GraphedStep
+
+        step = GraphedStep(step, cfg.batch_size, device)
     for epoch in range(len(history), cfg.epochs):
         img_net.train(), txt_net.train()
-        alpha = alpha_at(cfg.alpha, epoch)
         order = torch.randperm(len(train_idx), generator=shuffle).to(device)
-        totals: dict[str, float] = {}
-        start = time.perf_counter()
-        for step in range(steps_per_epoch):
-            batch = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            f_img, f_txt = x_img[batch], x_txt[batch]
-            targets = batch_targets(batch, f_img, f_txt)
-            # bfloat16 autocast for the nets and the loss; the targets stay float32
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.mixed_precision):
-                loss, terms = batch_targets.method.loss(img_net(f_img, alpha), txt_net(f_txt, alpha), targets)
-            opt_img.zero_grad(set_to_none=True)
-            opt_txt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt_img.step()
-            opt_txt.step()
-            totals["loss"] = totals.get("loss", 0.0) + float(loss.detach())
-            for name, value in terms.items():
-                totals[name] = totals.get(name, 0.0) + float(value)
-        record = {name: value / steps_per_epoch for name, value in totals.items()}
-        record["epoch_seconds"] = time.perf_counter() - start
+        record = train_one_epoch(step, order, cfg.batch_size, alpha_at(cfg.alpha, epoch))
         last = epoch + 1 == cfg.epochs
         if (epoch + 1) % cfg.validate_every == 0 or last:
-            record.update(validation_map(img_net, txt_net, feats, device))
+            record.update(validate(img_net, txt_net, feats, device))
             if best is None or record["val_map_all"] > best["val_map_all"]:
                 best = {"epoch": epoch + 1, "val_map_all": record["val_map_all"],
                         "image": copy.deepcopy(img_net.state_dict()),
@@ -177,7 +223,7 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
                         "numpy_rng": np.random.get_state(), "best": best, "history": history})
 
     return {
-        "format": "sgrn-checkpoint-1",
+        "format": CHECKPOINT_FORMAT,
         "family": family,
         "method_params": method_params,
         "bits": bits,
@@ -192,38 +238,3 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
 
 def _to_cpu(state: dict) -> dict:
     return {k: v.detach().cpu() for k, v in state.items()}
-
-
-def load_nets(checkpoint: dict, device: torch.device) -> tuple[ImageHashNet, TextHashNet]:
-    dims, bits = checkpoint["dims"], checkpoint["bits"]
-    img_net = ImageHashNet(dims["image"], bits)
-    txt_net = TextHashNet(dims["text"], bits, hidden=checkpoint["train"]["text_hidden"])
-    img_net.load_state_dict(checkpoint["model"]["image"])
-    txt_net.load_state_dict(checkpoint["model"]["text"])
-    return img_net.to(device).eval(), txt_net.to(device).eval()
-
-
-def save_checkpoint(checkpoint: dict, path: str | Path) -> None:
-    from sgrn.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        torch.save(checkpoint, tmp)
-
-
-def load_train_state(path: Path, identity: str) -> dict | None:
-    """The saved training state at `path` if it belongs to this exact run, else None."""
-    if not path.is_file():
-        return None
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # a state file cut short by a crash: start again
-        log.warning("%s: unreadable training state (%s); starting from scratch", path, err)
-        return None
-    if saved.get("identity") != identity:
-        log.warning("%s: training state of other params or features; starting from scratch", path)
-        return None
-    return saved["state"]
-
-
-def save_train_state(path: Path, identity: str, state: dict) -> None:
-    save_checkpoint({"identity": identity, "state": state}, path)
