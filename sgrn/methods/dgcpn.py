@@ -158,8 +158,8 @@ class DGCPN(Method):
         if p["half_binary"] != 0:
             total = total + p["half_binary"] * half
         return total, {
-            "inter": inter.item(),
-            "intra": intra.item(),
-            "consistency": consistency.item(),
-            "half_binary": half.item(),
+            "inter": inter.detach(),
+            "intra": intra.detach(),
+            "consistency": consistency.detach(),
+            "half_binary": half.detach(),
         }

@@ -45,4 +45,4 @@ class DJSRH(Method):
             + p["lambda1"] * F.mse_loss(sim_ii, s)
             + p["lambda2"] * F.mse_loss(sim_tt, s)
         )
-        return total, {"inter": total.item()}
+        return total, {"inter": total.detach()}

@@ -65,4 +65,4 @@ class JDSH(Method):
             code_similarity(h_txt, h_txt), s
         )
         total = p["intra"] * intra + inter - pair
-        return total, {"inter": inter.item(), "pair": pair.item(), "intra": intra.item()}
+        return total, {"inter": inter.detach(), "pair": pair.detach(), "intra": intra.detach()}

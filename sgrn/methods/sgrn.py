@@ -46,4 +46,4 @@ class SGRN(Method):
         with torch.set_grad_enabled(torch.is_grad_enabled() and p["xi"] != 0):
             intra = intra_loss(h_img, h_txt, targets["S_img"], targets["S_txt"], p["mu"])
         total = inter + p["xi"] * intra if p["xi"] != 0 else inter
-        return total, {"inter": inter.item(), "intra": intra.item()}
+        return total, {"inter": inter.detach(), "intra": intra.detach()}
