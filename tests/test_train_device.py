@@ -6,12 +6,14 @@ import copy
 
 import pytest
 import torch
+import yaml
 
 import sgrn.cudagraph_step
 from sgrn.device import DeviceError, pick_device, use_cuda_graphs
 from sgrn.methods.spec import resolve_method_params
 from sgrn.train import TrainConfig, train
 from test_train import feats  # noqa: F401  (fixture)
+from workflow_utils import BIN, REPO, run as run_cmd
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -57,6 +59,21 @@ def test_cuda_without_cuda_is_refused_before_any_epoch(feats, name):  # noqa: F8
         train(feats, "sgrn", resolve_method_params("sgrn", {}, batch_size=32), 16, 0, cfg,
               on_epoch=lambda e, r: epochs.append(e))
     assert epochs == []
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_the_train_step_refuses_cuda_without_cuda_before_reading_anything(tmp_path):
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["train"]["device"] = "cuda"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    proc = run_cmd([str(BIN / "python"), "scripts/train.py", "--params", str(tmp_path / "params.yaml"),
+                "--dataset", "demo", "--method", "sgrn", "--bits", "16", "--seed", "0",
+                "--features", str(tmp_path / "features.h5"), "--out", str(tmp_path / "model.pt"),
+                "--live", str(tmp_path / "live")], REPO, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "train.device: 'cuda' but this machine has no CUDA device" in out and "Traceback" not in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]  # features never opened
 
 
 def test_a_cuda_device_that_does_not_exist_is_refused():
