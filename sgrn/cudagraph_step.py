@@ -26,6 +26,7 @@ class GraphedStep:
         self.batch = torch.zeros(batch_size, dtype=torch.long, device=device)
         self.alpha = torch.ones((), dtype=torch.float32, device=device)
         self.warmup_left = warmup
+        self.side_stream = torch.cuda.Stream(device)
         self.graph: torch.cuda.CUDAGraph | None = None
         step.autocast_cache = False  # casts cached by autocast must not outlive a capture
 
@@ -44,11 +45,10 @@ class GraphedStep:
 
     def _eager_on_side_stream(self) -> None:
         main = torch.cuda.current_stream(self.device)
-        side = torch.cuda.Stream(self.device)
-        side.wait_stream(main)
-        with torch.cuda.stream(side):
+        self.side_stream.wait_stream(main)
+        with torch.cuda.stream(self.side_stream):
             self.step(self.batch, self.alpha)
-        main.wait_stream(side)
+        main.wait_stream(self.side_stream)
 
     def read_means(self, steps: int) -> dict[str, float]:
         return self.step.read_means(steps)
