@@ -149,6 +149,34 @@ def train_one_epoch(step, order: torch.Tensor, batch_size: int, alpha: float) ->
     return record
 
 
+def best_so_far(best: dict | None, epoch: int, val_map: float, img_net, txt_net) -> dict:
+    """Model selection: the nets of this epoch (copied) when their validation MAP is higher."""
+    if best is not None and val_map <= best["val_map_all"]:
+        return best
+    return {"epoch": epoch, "val_map_all": val_map, "image": copy.deepcopy(img_net.state_dict()),
+            "text": copy.deepcopy(txt_net.state_dict())}
+
+
+def training_state(img_net, txt_net, opt_img, opt_txt, shuffle, best, history) -> dict:
+    """All that an interrupted run needs to continue exactly (live tensors: save it at once)."""
+    return {"image": img_net.state_dict(), "text": txt_net.state_dict(),
+            "opt_img": opt_img.state_dict(), "opt_txt": opt_txt.state_dict(),
+            "shuffle": shuffle.get_state(), "torch_rng": torch.get_rng_state(),
+            "numpy_rng": np.random.get_state(), "best": best, "history": history}
+
+
+def restore_training_state(state: dict, img_net, txt_net, opt_img, opt_txt, shuffle) -> tuple[dict, list]:
+    """Put a `training_state` back; returns (best, history)."""
+    img_net.load_state_dict(state["image"])
+    txt_net.load_state_dict(state["text"])
+    opt_img.load_state_dict(state["opt_img"])
+    opt_txt.load_state_dict(state["opt_txt"])
+    shuffle.set_state(state["shuffle"])
+    torch.set_rng_state(state["torch_rng"])
+    np.random.set_state(state["numpy_rng"])
+    return state["best"], list(state["history"])
+
+
 def train(feats: Features, family: str, method_params: dict, bits: int, seed: int, cfg: TrainConfig,
           on_epoch: Callable[[int, dict[str, float]], None] | None = None,
           resume: dict | None = None, save_state: Callable[[dict], None] | None = None) -> dict:
@@ -182,14 +210,7 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     best: dict | None = None
     history: list[dict[str, float]] = []
     if resume is not None:
-        img_net.load_state_dict(resume["image"])
-        txt_net.load_state_dict(resume["text"])
-        opt_img.load_state_dict(resume["opt_img"])
-        opt_txt.load_state_dict(resume["opt_txt"])
-        shuffle.set_state(resume["shuffle"])
-        torch.set_rng_state(resume["torch_rng"])
-        np.random.set_state(resume["numpy_rng"])
-        best, history = resume["best"], list(resume["history"])
+        best, history = restore_training_state(resume, img_net, txt_net, opt_img, opt_txt, shuffle)
         log.info("resuming after epoch %d of %d", len(history), cfg.epochs)
         for epoch, record in enumerate(history):
             if on_epoch:
@@ -207,20 +228,14 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
         last = epoch + 1 == cfg.epochs
         if (epoch + 1) % cfg.validate_every == 0 or last:
             record.update(validate(img_net, txt_net, feats, device))
-            if best is None or record["val_map_all"] > best["val_map_all"]:
-                best = {"epoch": epoch + 1, "val_map_all": record["val_map_all"],
-                        "image": copy.deepcopy(img_net.state_dict()),
-                        "text": copy.deepcopy(txt_net.state_dict())}
+            best = best_so_far(best, epoch + 1, record["val_map_all"], img_net, txt_net)
             log.info("epoch %d/%d loss %.4f val MAP@all %.4f (best %.4f at epoch %d)", epoch + 1,
                      cfg.epochs, record["loss"], record["val_map_all"], best["val_map_all"], best["epoch"])
         history.append(record)
         if on_epoch:
             on_epoch(epoch, record)
         if save_state and (epoch + 1) % cfg.checkpoint_every == 0 and not last:
-            save_state({"image": img_net.state_dict(), "text": txt_net.state_dict(),
-                        "opt_img": opt_img.state_dict(), "opt_txt": opt_txt.state_dict(),
-                        "shuffle": shuffle.get_state(), "torch_rng": torch.get_rng_state(),
-                        "numpy_rng": np.random.get_state(), "best": best, "history": history})
+            save_state(training_state(img_net, txt_net, opt_img, opt_txt, shuffle, best, history))
 
     return {
         "format": CHECKPOINT_FORMAT,

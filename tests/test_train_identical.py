@@ -7,6 +7,8 @@ auto (off on a CPU) or off.
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -77,3 +79,18 @@ def test_trainer_equals_the_per_step_sync_loop(feats, family, mixed, cuda_graphs
             assert torch.equal(got[key], want[key]), key
     for got, want in zip(records, ref_records, strict=True):
         assert {k: got[k] for k in want} == want  # the same floats, to the last bit
+
+
+def test_resumed_training_equals_the_whole_run(feats):  # noqa: F811
+    cfg = TrainConfig(epochs=4, validate_every=1, checkpoint_every=2, text_hidden=32, device="cpu",
+                      num_threads=1)
+    hyper = resolve_method_params("sgrn", {}, batch_size=cfg.batch_size)
+    states = []  # copied: a state holds the live tensors (scripts/train.py saves it at once)
+    whole = train(feats, "sgrn", hyper, 16, 5, cfg, save_state=lambda s: states.append(copy.deepcopy(s)))
+    records = []
+    resumed = train(feats, "sgrn", hyper, 16, 5, cfg, resume=states[0],
+                    on_epoch=lambda e, r: records.append(r))
+    assert len(records) == 4 and resumed["best_epoch"] == whole["best_epoch"]
+    for net in ("image", "text"):
+        for key, tensor in whole["model"][net].items():
+            assert torch.equal(resumed["model"][net][key], tensor), f"{net}.{key}"
