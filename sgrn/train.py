@@ -99,7 +99,8 @@ class TrainStep:
 
     The loss and its terms are added, in float64, to `sums` on the device; nothing is read
     back to the host, so steps queue on a GPU without waiting. (float64 sums of the float32
-    terms, in step order, are the very numbers that float() per step used to add up.)
+    terms, in step order, are the very numbers that float() per step used to add up; one
+    stack and one add keep the CPU's cost per step to a few microseconds.)
     """
 
     def __init__(self, img_net, txt_net, opt_img, opt_txt, x_img, x_txt, targets: TargetSource,
@@ -125,11 +126,11 @@ class TrainStep:
         loss.backward()
         self.opt_img.step()
         self.opt_txt.step()
-        values = torch.stack([loss.detach().double(), *(v.double() for v in terms.values())])
+        values = torch.stack([loss.detach(), *terms.values()])
         if self.sums is None:
             self.names = ["loss", *terms]
-            self.sums = torch.zeros_like(values)
-        self.sums += values
+            self.sums = torch.zeros(len(values), dtype=torch.float64, device=values.device)
+        self.sums.add_(values)  # float32 terms added in float64, as Python floats were
 
     def read_means(self, steps: int) -> dict[str, float]:
         """Mean of each term over the last `steps` steps (the one host sync of an epoch)."""
