@@ -19,8 +19,9 @@ from synthetic import synthetic_features
 
 
 def epoch_times(feats, save_every: int | None, epochs: int, threads: int) -> list[float]:
+    from sgrn.checkpoint import save_train_state
     from sgrn.params import load_params, method_config
-    from sgrn.train import TrainConfig, save_train_state, train
+    from sgrn.train import TrainConfig, train
 
     params = load_params()
     family, hyper = method_config(params, "sgrn", "synthetic")

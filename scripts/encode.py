@@ -2,7 +2,6 @@
 """Step 5, encode: packed binary codes of queries and database, both modalities -> codes.h5."""
 import h5py
 import numpy as np
-import torch
 
 from sgrn.atomic import atomic_path
 from sgrn.cli import parser, run, set_threads
@@ -11,28 +10,16 @@ from sgrn.data.errors import DataError
 from sgrn.encoding import packed_codes
 from sgrn.featurefile import open_features
 from sgrn.h5 import mark_complete, stamp
+from sgrn.checkpoint import load_nets, read_checkpoint
+from sgrn.device import pick_device
 from sgrn.params import load_params
-from sgrn.train import load_nets, pick_device
-
-
-def load_checkpoint(path, dataset, method, bits):
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:
-        raise DataError(f"{path}: not a readable checkpoint ({type(err).__name__}: {err})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != "sgrn-checkpoint-1":
-        raise DataError(f"{path}: field 'format': expected 'sgrn-checkpoint-1'")
-    for field, expected in (("dataset", dataset), ("method", method), ("bits", bits)):
-        if ckpt.get(field) != expected:
-            raise DataError(f"{path}: field '{field}' is {ckpt.get(field)!r}, expected {expected!r} "
-                            "(a checkpoint of another run)")
-    return ckpt
 
 
 def main(args, log):
     params = load_params(args.params)
     set_threads(params["train"]["num_threads"])
-    ckpt = load_checkpoint(args.model, args.dataset, args.method, args.bits)
+    ckpt = read_checkpoint(args.model, expect={"dataset": args.dataset, "method": args.method,
+                                               "bits": args.bits})
     device = pick_device(params["train"]["device"])
     img_net, txt_net = load_nets(ckpt, device)
     with open_features(args.features) as feats, atomic_path(args.out) as tmp, h5py.File(tmp, "w") as f:

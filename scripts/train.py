@@ -8,10 +8,12 @@ from pathlib import Path
 from dvclive import Live
 
 from sgrn.cli import parser, run
+from sgrn.device import pick_device, use_cuda_graphs
 from sgrn.featurefile import open_features
 from sgrn.params import load_params, method_config, params_hash
+from sgrn.checkpoint import load_train_state, save_checkpoint, save_train_state
 from sgrn.selection import candidate
-from sgrn.train import TrainConfig, load_train_state, save_checkpoint, save_train_state, train
+from sgrn.train import TrainConfig, train
 
 
 def main(args, log):
@@ -22,6 +24,7 @@ def main(args, log):
     family, hyper = method_config(params, args.method, args.dataset)
     hyper = candidate(params, args.method, hyper, args.config)
     cfg = TrainConfig(**params["train"])
+    use_cuda_graphs(cfg.cuda_graphs, pick_device(cfg.device))  # refuse what this machine lacks, now
     # Undeclared on purpose: it survives a failed job (which loses its declared outputs).
     state_path = Path(args.out).with_name("train_state.pt")
     with open_features(args.features) as feats:

@@ -9,14 +9,16 @@ from typing import Callable
 
 import torch
 
+from sgrn.checkpoint import CheckpointError
 from sgrn.data.errors import DataError
+from sgrn.device import DeviceError
 from sgrn.h5 import IncompleteFileError
 from sgrn.logs import setup_logging
 from sgrn.params import ParamsError
 
 # Bad input the user can fix: reported as one clear line, exit status 2.
 USER_ERRORS: tuple[type[BaseException], ...] = (ParamsError, IncompleteFileError, FileNotFoundError,
-                                                DataError)
+                                                DataError, CheckpointError, DeviceError)
 
 
 def parser(description: str) -> argparse.ArgumentParser:

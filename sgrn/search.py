@@ -24,7 +24,6 @@ import numpy as np
 from sgrn.codes import BIT_ORDER, WordPlanes, check_threads, hamming_topk, word_planes
 
 MODALITIES = ("image", "text")
-CHECKPOINT_FORMAT = "sgrn-checkpoint-1"
 
 
 class SearchError(ValueError):
@@ -91,17 +90,15 @@ def load_index(path: str | Path) -> Index:
 
 def load_model(path: str | Path, index: Index) -> dict:
     """The checkpoint of a run, refused when it belongs to another dataset or code length."""
-    import torch
+    from sgrn.checkpoint import CheckpointError, read_checkpoint
 
     path = Path(path)
     if not path.is_file():
         raise SearchError(f"{path}: model file not found")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # a truncated or foreign file
-        raise SearchError(f"{path}: not a readable checkpoint ({type(err).__name__}: {err})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise SearchError(f"{path}: field 'format': expected {CHECKPOINT_FORMAT!r}")
+        ckpt = read_checkpoint(path)
+    except CheckpointError as err:
+        raise SearchError(str(err)) from None
     if ckpt.get("bits") != index.bits:
         raise SearchError(f"{path}: the model makes {ckpt.get('bits')}-bit codes but the index "
                           f"{index.path} holds {index.bits}-bit codes")
@@ -234,7 +231,7 @@ def encode_query(ckpt: dict, modality: str, feature: np.ndarray, threads: int) -
 
     from sgrn.codes import binarize, pack_codes
     from sgrn.nets import encode
-    from sgrn.train import load_nets
+    from sgrn.checkpoint import load_nets
 
     torch.set_num_threads(threads)
     dims = ckpt.get("dims", {})

@@ -1,16 +1,24 @@
-"""The training loop: seeded SGD on precomputed features, validation-MAP model selection."""
+"""The training loop: seeded SGD on precomputed features, validation-MAP model selection.
+
+Laid out as torchvision's reference scripts: `train_one_epoch` runs the steps of one epoch,
+`validate` measures validation MAP, and `train` is the short main loop around them (model
+selection, resume, the checkpoint). One `TrainStep` is one SGD step; on CUDA it can be
+captured once as a CUDA graph and replayed (sgrn/cudagraph_step.py). Loss terms stay on
+the device and are read once per epoch: no step waits for the GPU.
+"""
 from __future__ import annotations
 
 import copy
 import logging
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
+from sgrn.checkpoint import CHECKPOINT_FORMAT
+from sgrn.device import pick_device, use_cuda_graphs
 from sgrn.encoding import packed_codes
 from sgrn.featurefile import Features
 from sgrn.methods import build_method
@@ -36,12 +44,7 @@ class TrainConfig:
     device: str = "auto"
     mixed_precision: bool = False
     num_threads: int = 2
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    cuda_graphs: str | bool = "auto"
 
 
 def _sgd(params, lr: float, cfg: TrainConfig, device: torch.device) -> torch.optim.SGD:
@@ -53,7 +56,7 @@ def _sgd(params, lr: float, cfg: TrainConfig, device: torch.device) -> torch.opt
         return torch.optim.SGD(params, **kwargs)
 
 
-def validation_map(img_net, txt_net, feats: Features, device: torch.device) -> dict[str, float]:
+def validate(img_net, txt_net, feats: Features, device: torch.device) -> dict[str, float]:
     """MAP@all of validation queries against the database minus them; never the test queries."""
     val = np.sort(feats.split["validation"])
     retrieval = np.setdiff1d(feats.split["database"], val)
@@ -90,6 +93,91 @@ class TargetSource:
         return {name: graph[batch][:, batch] for name, graph in self.full.items()}
 
 
+class TrainStep:
+    """One SGD step on the training pairs `batch` (indices on the device): targets, forward,
+    loss, backward and both optimiser updates.
+
+    The loss and its terms are added, in float64, to `sums` on the device; nothing is read
+    back to the host, so steps queue on a GPU without waiting. (float64 sums of the float32
+    terms, in step order, are the very numbers that float() per step used to add up; one
+    stack and one add keep the CPU's cost per step to a few microseconds.)
+    """
+
+    def __init__(self, img_net, txt_net, opt_img, opt_txt, x_img, x_txt, targets: TargetSource,
+                 mixed_precision: bool, device: torch.device):
+        self.img_net, self.txt_net, self.opt_img, self.opt_txt = img_net, txt_net, opt_img, opt_txt
+        self.x_img, self.x_txt, self.targets = x_img, x_txt, targets
+        self.mixed_precision, self.device = mixed_precision, device
+        # Autocast's weight-cast cache must be off while a CUDA graph is captured.
+        self.autocast_cache = True
+        self.names: list[str] | None = None
+        self.sums: torch.Tensor | None = None
+
+    def __call__(self, batch: torch.Tensor, alpha: float | torch.Tensor) -> None:
+        f_img, f_txt = self.x_img[batch], self.x_txt[batch]
+        targets = self.targets(batch, f_img, f_txt)
+        # bfloat16 autocast for the nets and the loss; the targets stay float32
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.mixed_precision,
+                            cache_enabled=self.autocast_cache):
+            loss, terms = self.targets.method.loss(self.img_net(f_img, alpha), self.txt_net(f_txt, alpha),
+                                                   targets)
+        self.opt_img.zero_grad(set_to_none=True)
+        self.opt_txt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_img.step()
+        self.opt_txt.step()
+        values = torch.stack([loss.detach(), *terms.values()])
+        if self.sums is None:
+            self.names = ["loss", *terms]
+            self.sums = torch.zeros(len(values), dtype=torch.float64, device=values.device)
+        self.sums.add_(values)  # float32 terms added in float64, as Python floats were
+
+    def read_means(self, steps: int) -> dict[str, float]:
+        """Mean of each term over the last `steps` steps (the one host sync of an epoch)."""
+        sums = self.sums.tolist()
+        self.sums.zero_()
+        return {name: value / steps for name, value in zip(self.names, sums)}
+
+
+def train_one_epoch(step, order: torch.Tensor, batch_size: int, alpha: float) -> dict[str, float]:
+    """Every full batch of the shuffled `order` once (drop_last); mean loss terms and time."""
+    steps = len(order) // batch_size
+    start = time.perf_counter()
+    for i in range(steps):
+        step(order[i * batch_size:(i + 1) * batch_size], alpha)
+    record = step.read_means(steps)
+    record["epoch_seconds"] = time.perf_counter() - start
+    return record
+
+
+def best_so_far(best: dict | None, epoch: int, val_map: float, img_net, txt_net) -> dict:
+    """Model selection: the nets of this epoch (copied) when their validation MAP is higher."""
+    if best is not None and val_map <= best["val_map_all"]:
+        return best
+    return {"epoch": epoch, "val_map_all": val_map, "image": copy.deepcopy(img_net.state_dict()),
+            "text": copy.deepcopy(txt_net.state_dict())}
+
+
+def training_state(img_net, txt_net, opt_img, opt_txt, shuffle, best, history) -> dict:
+    """All that an interrupted run needs to continue exactly (live tensors: save it at once)."""
+    return {"image": img_net.state_dict(), "text": txt_net.state_dict(),
+            "opt_img": opt_img.state_dict(), "opt_txt": opt_txt.state_dict(),
+            "shuffle": shuffle.get_state(), "torch_rng": torch.get_rng_state(),
+            "numpy_rng": np.random.get_state(), "best": best, "history": history}
+
+
+def restore_training_state(state: dict, img_net, txt_net, opt_img, opt_txt, shuffle) -> tuple[dict, list]:
+    """Put a `training_state` back; returns (best, history)."""
+    img_net.load_state_dict(state["image"])
+    txt_net.load_state_dict(state["text"])
+    opt_img.load_state_dict(state["opt_img"])
+    opt_txt.load_state_dict(state["opt_txt"])
+    shuffle.set_state(state["shuffle"])
+    torch.set_rng_state(state["torch_rng"])
+    np.random.set_state(state["numpy_rng"])
+    return state["best"], list(state["history"])
+
+
 def train(feats: Features, family: str, method_params: dict, bits: int, seed: int, cfg: TrainConfig,
           on_epoch: Callable[[int, dict[str, float]], None] | None = None,
           resume: dict | None = None, save_state: Callable[[dict], None] | None = None) -> dict:
@@ -101,16 +189,17 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     with the same model as an uninterrupted one. `on_epoch` is called for every epoch, the
     resumed ones included (replayed from the state), so curves are always complete.
     """
-    torch.set_num_threads(cfg.num_threads)
     device = pick_device(cfg.device)
+    graphed = use_cuda_graphs(cfg.cuda_graphs, device)
+    torch.set_num_threads(cfg.num_threads)
     if family in CLOSED_FORM:
         return fit_closed_form(feats, family, method_params, bits, seed, cfg, device, on_epoch)
-    torch.manual_seed(seed)
-    np.random.seed(seed)
     train_idx = feats.split["train"]
     if len(train_idx) < cfg.batch_size:
         raise ValueError(f"train.batch_size={cfg.batch_size} is larger than the training set "
                          f"({len(train_idx)} pairs)")
+    torch.manual_seed(seed)
+    np.random.seed(seed)
     x_img = torch.from_numpy(feats.rows("image", train_idx)).to(device)
     x_txt = torch.from_numpy(feats.rows("text", train_idx)).to(device)
     batch_targets = TargetSource(family, method_params, x_img, x_txt, cfg.batch_size, feats.standardised)
@@ -124,59 +213,32 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     best: dict | None = None
     history: list[dict[str, float]] = []
     if resume is not None:
-        img_net.load_state_dict(resume["image"])
-        txt_net.load_state_dict(resume["text"])
-        opt_img.load_state_dict(resume["opt_img"])
-        opt_txt.load_state_dict(resume["opt_txt"])
-        shuffle.set_state(resume["shuffle"])
-        torch.set_rng_state(resume["torch_rng"])
-        np.random.set_state(resume["numpy_rng"])
-        best, history = resume["best"], list(resume["history"])
+        best, history = restore_training_state(resume, img_net, txt_net, opt_img, opt_txt, shuffle)
         log.info("resuming after epoch %d of %d", len(history), cfg.epochs)
         for epoch, record in enumerate(history):
             if on_epoch:
                 on_epoch(epoch, record)
-    steps_per_epoch = len(train_idx) // cfg.batch_size  # drop_last
+    step = TrainStep(img_net, txt_net, opt_img, opt_txt, x_img, x_txt, batch_targets,
+                     cfg.mixed_precision, device)
+    if graphed:
+        from sgrn.cudagraph_step import GraphedStep
+
+        step = GraphedStep(step, cfg.batch_size, device)
     for epoch in range(len(history), cfg.epochs):
         img_net.train(), txt_net.train()
-        alpha = alpha_at(cfg.alpha, epoch)
         order = torch.randperm(len(train_idx), generator=shuffle).to(device)
-        totals: dict[str, float] = {}
-        start = time.perf_counter()
-        for step in range(steps_per_epoch):
-            batch = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            f_img, f_txt = x_img[batch], x_txt[batch]
-            targets = batch_targets(batch, f_img, f_txt)
-            # bfloat16 autocast for the nets and the loss; the targets stay float32
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.mixed_precision):
-                loss, terms = batch_targets.method.loss(img_net(f_img, alpha), txt_net(f_txt, alpha), targets)
-            opt_img.zero_grad(set_to_none=True)
-            opt_txt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt_img.step()
-            opt_txt.step()
-            totals["loss"] = totals.get("loss", 0.0) + float(loss.detach())
-            for name, value in terms.items():
-                totals[name] = totals.get(name, 0.0) + float(value)
-        record = {name: value / steps_per_epoch for name, value in totals.items()}
-        record["epoch_seconds"] = time.perf_counter() - start
+        record = train_one_epoch(step, order, cfg.batch_size, alpha_at(cfg.alpha, epoch))
         last = epoch + 1 == cfg.epochs
         if (epoch + 1) % cfg.validate_every == 0 or last:
-            record.update(validation_map(img_net, txt_net, feats, device))
-            if best is None or record["val_map_all"] > best["val_map_all"]:
-                best = {"epoch": epoch + 1, "val_map_all": record["val_map_all"],
-                        "image": copy.deepcopy(img_net.state_dict()),
-                        "text": copy.deepcopy(txt_net.state_dict())}
+            record.update(validate(img_net, txt_net, feats, device))
+            best = best_so_far(best, epoch + 1, record["val_map_all"], img_net, txt_net)
             log.info("epoch %d/%d loss %.4f val MAP@all %.4f (best %.4f at epoch %d)", epoch + 1,
                      cfg.epochs, record["loss"], record["val_map_all"], best["val_map_all"], best["epoch"])
         history.append(record)
         if on_epoch:
             on_epoch(epoch, record)
         if save_state and (epoch + 1) % cfg.checkpoint_every == 0 and not last:
-            save_state({"image": img_net.state_dict(), "text": txt_net.state_dict(),
-                        "opt_img": opt_img.state_dict(), "opt_txt": opt_txt.state_dict(),
-                        "shuffle": shuffle.get_state(), "torch_rng": torch.get_rng_state(),
-                        "numpy_rng": np.random.get_state(), "best": best, "history": history})
+            save_state(training_state(img_net, txt_net, opt_img, opt_txt, shuffle, best, history))
 
     return _checkpoint(family, method_params, bits, seed, (d_img, d_txt), asdict(cfg), best)
 
@@ -199,7 +261,7 @@ def fit_closed_form(feats: Features, family: str, method_params: dict, bits: int
         nets[name].hash.weight.data = torch.from_numpy(w.T.copy())
         nets[name].hash.bias.data = torch.from_numpy(b)
     record = {"fit_seconds": time.perf_counter() - start,
-              **validation_map(nets["image"].to(device), nets["text"].to(device), feats, device)}
+              **validate(nets["image"].to(device), nets["text"].to(device), feats, device)}
     log.info("%s fitted in %.1f s: val MAP@all %.4f", family, record["fit_seconds"], record["val_map_all"])
     if on_epoch:
         on_epoch(0, record)
@@ -211,7 +273,7 @@ def fit_closed_form(feats: Features, family: str, method_params: dict, bits: int
 
 def _checkpoint(family, method_params, bits, seed, dims, train_cfg, best) -> dict:
     return {
-        "format": "sgrn-checkpoint-1",
+        "format": CHECKPOINT_FORMAT,
         "family": family,
         "method_params": method_params,
         "bits": bits,
@@ -226,38 +288,3 @@ def _checkpoint(family, method_params, bits, seed, dims, train_cfg, best) -> dic
 
 def _to_cpu(state: dict) -> dict:
     return {k: v.detach().cpu() for k, v in state.items()}
-
-
-def load_nets(checkpoint: dict, device: torch.device) -> tuple[ImageHashNet, TextHashNet]:
-    dims, bits = checkpoint["dims"], checkpoint["bits"]
-    img_net = ImageHashNet(dims["image"], bits)
-    txt_net = TextHashNet(dims["text"], bits, hidden=checkpoint["train"]["text_hidden"])
-    img_net.load_state_dict(checkpoint["model"]["image"])
-    txt_net.load_state_dict(checkpoint["model"]["text"])
-    return img_net.to(device).eval(), txt_net.to(device).eval()
-
-
-def save_checkpoint(checkpoint: dict, path: str | Path) -> None:
-    from sgrn.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        torch.save(checkpoint, tmp)
-
-
-def load_train_state(path: Path, identity: str) -> dict | None:
-    """The saved training state at `path` if it belongs to this exact run, else None."""
-    if not path.is_file():
-        return None
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # a state file cut short by a crash: start again
-        log.warning("%s: unreadable training state (%s); starting from scratch", path, err)
-        return None
-    if saved.get("identity") != identity:
-        log.warning("%s: training state of other params or features; starting from scratch", path)
-        return None
-    return saved["state"]
-
-
-def save_train_state(path: Path, identity: str, state: dict) -> None:
-    save_checkpoint({"identity": identity, "state": state}, path)

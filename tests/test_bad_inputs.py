@@ -73,9 +73,9 @@ def evaluate(c: Ctx, params: str = "params.yaml", codes: str = f"{RUN}/codes.h5"
     return ["evaluate", "--params", params, "--codes", codes]
 
 
-def train(c: Ctx, features: str = "results/demo/features.h5") -> list[str]:
-    return ["train", "--dataset", "demo", "--method", "sgrn", "--bits", "16", "--seed", "0",
-            "--features", features, "--live", str(c.tmp / "live")]
+def train(c: Ctx, features: str = "results/demo/features.h5", params: str = "params.yaml") -> list[str]:
+    return ["train", "--params", params, "--dataset", "demo", "--method", "sgrn", "--bits", "16",
+            "--seed", "0", "--features", features, "--live", str(c.tmp / "live")]
 
 
 def encode(c: Ctx, method: str = "sgrn", bits: str = "16") -> list[str]:
@@ -167,6 +167,9 @@ CASES = [
     ("features-wrong-shape", "a feature matrix of the wrong shape",
      lambda c: train(c, c.h5("results/demo/features.h5", short_text)),
      ["features.h5: dataset 'text' has shape (299, ", "expected 300 rows"]),
+    ("train-graphs-on-cpu", "CUDA graphs forced on for a CPU device",
+     lambda c: train(c, params=c.params(train__device="cpu", train__cuda_graphs=True)),
+     ["train.cuda_graphs: true, but training runs on cpu"]),
     ("checkpoint-other-method", "a checkpoint of another method",
      lambda c: encode(c, method="djsrh"), ["model.pt: field 'method' is 'sgrn', expected 'djsrh'"]),
     ("checkpoint-other-bits", "a checkpoint of another code length",

@@ -5,6 +5,7 @@ Timings on a shared CI machine say little, so only the correctness checks are as
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,12 @@ def test_channels_last_benchmark_quick():
 def test_epoch_benchmark_quick():
     out = bench("bench_epoch.py", "--epochs", "2")
     assert "per epoch" in out and "the speed of the plain loop" in out
+
+
+@pytest.mark.slow
+def test_gpu_table_benchmark_tiny():
+    out = bench("bench_gpu_table.py", "--tiny", "--cores", "2", "--slots", "2", timeout=1200)
+    assert "wall time of the whole table" in out and "estimate from one CPU epoch" in out
+    for kind in ("extract", "train", "encode", "report"):
+        assert re.search(rf"^  {kind} +1 ", out, re.M), out
+    assert "epoch at batch 32, 1,100 pairs, SGRN 64 bits: CPU (2 threads)" in out

@@ -35,6 +35,7 @@ def test_shipped_params_are_valid_and_get_defaults(params):
     (("bits",), [0], "bits.0: 0 is less than the minimum of 8"),
     (("evaluate", "ties"), "random", "evaluate.ties: 'random' is not one of ['stable', 'expected']"),
     (("train", "device"), "gpu0", "train.device: 'gpu0' does not match"),
+    (("train", "cuda_graphs"), "yes", "train.cuda_graphs: 'yes' is not one of ['auto', True, False]"),
     (("method_params", "sgrn", "k"), 32, "method_params.sgrn: sgrn: k=32 must be smaller than the batch size 32"),
     (("method_params", "sgrn", "omega"), 1.5, "method_params.sgrn: sgrn: parameter omega=1.5 is out of range"),
     (("method_params", "sgrn", "standardise"), True, "method_params.sgrn: sgrn: unknown parameter(s) standardise"),

@@ -41,6 +41,7 @@ TEST_CLUSTER = ["--slurm-status-command", "squeue", "--slurm-init-seconds-before
 GPU_RULES = {"extract", "train", "encode"}
 SLURM_CPU_RULES = {"download", "prepare"}
 LOCAL_RULES = {"evaluate", "report"}
+GROUPED = {"train": "gpu_train"}  # profiles/slurm groups: train jobs share a SLURM job and its GPU
 # Outputs after the failed run: those of the steps before the failure are kept.
 AFTER_FAILURE = {"resources/demo/pairs.h5": True, "results/demo/features.h5": True,
                  "results/demo/sgrn/c0/b16/s0/model.pt": True, "results/demo/sgrn/c0/b16/s0/codes.h5": False,
@@ -217,7 +218,11 @@ def test_jobs_ran_through_sbatch_in_their_partitions(cluster_runs):
         assert job_id in submitted, (step, job_id)
         log = submitted[job_id]
         assert log.name == f"{job_id}.log" and log.is_file()
-        assert log.parent.parent.name == f"rule_{step}"
+        folders = [folder.name for folder in log.parents]
+        if step in GROUPED:  # a SLURM job of the group, its log in group_<group>_<rules>/
+            assert any(name.startswith(f"group_{GROUPED[step]}_") for name in folders), log
+        else:
+            assert log.parent.parent.name == f"rule_{step}"
         info = _scontrol(job_id)
         assert info["Partition"] == partition
         if step in GPU_RULES:

@@ -21,6 +21,30 @@ try:
 except ParamsError as err:
     raise WorkflowError(str(err)) from None
 
+
+
+def check_gpu_share():
+    """Refuse a GPU share of zero or below before any job: --resources gpu_slots (slots of a
+    GPU), --set-resources train:gpu_slots (slots one train job takes), --group-components of
+    the train group (train jobs in one SLURM job)."""
+    def value(resource):
+        return getattr(resource, "value", resource)
+
+    given = {
+        "--resources gpu_slots": value(workflow.global_resources.get("gpu_slots")),
+        "--set-resources train:gpu_slots": value(
+            workflow.resource_settings.overwrite_resources.get("train", {}).get("gpu_slots")),
+        **{f"--group-components {name}": count
+           for name, count in workflow.group_settings.group_components.items()},
+    }
+    for key, count in given.items():
+        if isinstance(count, (int, float)) and count <= 0:
+            raise WorkflowError(f"{key}={count}: a GPU share must be a positive whole number "
+                                "(README, \"Several runs on one GPU\")")
+
+
+check_gpu_share()
+
 RAW = "resources/raw/{dataset}"
 PAIRS = "resources/{dataset}/pairs.h5"
 FEATURES = "results/{dataset}/features.h5"

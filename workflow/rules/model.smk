@@ -19,6 +19,11 @@ rule train:
         method=run_hyperparams,
         live=lambda wildcards, output: os.path.dirname(output.summary),
     threads: 2
+    # The GPU share of one train job (README "Several runs on one GPU"): `--resources
+    # gpu_slots=N` lets N train jobs share a GPU; `--set-resources train:gpu_slots=2` gives
+    # each one two slots. Without --resources the share is not counted (the CPU case).
+    resources:
+        gpu_slots=1,
     log:
         "logs/train/{dataset}/{method}/c{config}/b{bits}/s{seed}.log",
     benchmark:
