@@ -209,7 +209,7 @@ def _features(args):
 
 def worker_epoch(args) -> dict:
     """Epoch times of one method on one device (the first epoch, warm-up, left out)."""
-    from sgrn.methods.spec import resolve_method_params
+    from sgrn.hparams import resolve_method_params
     from sgrn.train import TrainConfig, train
 
     feats = _features(args)

@@ -74,7 +74,7 @@ def evaluate(c: Ctx, params: str = "params.yaml", codes: str = f"{RUN}/codes.h5"
 
 
 def train(c: Ctx, features: str = "results/demo/features.h5", params: str = "params.yaml") -> list[str]:
-    return ["train", "--params", params, "--dataset", "demo", "--method", "sgrn", "--bits", "16",
+    return ["train", "--params", params, "--dataset", "demo", "--method", "sgrn", "--config", "0", "--bits", "16",
             "--seed", "0", "--features", features, "--live", str(c.tmp / "live")]
 
 

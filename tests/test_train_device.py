@@ -10,7 +10,7 @@ import yaml
 
 import sgrn.cudagraph_step
 from sgrn.device import DeviceError, pick_device, use_cuda_graphs
-from sgrn.methods.spec import resolve_method_params
+from sgrn.hparams import resolve_method_params
 from sgrn.train import TrainConfig, train
 from test_train import feats  # noqa: F401  (fixture)
 from workflow_utils import BIN, REPO, run as run_cmd
@@ -67,7 +67,7 @@ def test_the_train_step_refuses_cuda_without_cuda_before_reading_anything(tmp_pa
     params["train"]["device"] = "cuda"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     proc = run_cmd([str(BIN / "python"), "scripts/train.py", "--params", str(tmp_path / "params.yaml"),
-                "--dataset", "demo", "--method", "sgrn", "--bits", "16", "--seed", "0",
+                "--dataset", "demo", "--method", "sgrn", "--config", "0", "--bits", "16", "--seed", "0",
                 "--features", str(tmp_path / "features.h5"), "--out", str(tmp_path / "model.pt"),
                 "--live", str(tmp_path / "live")], REPO, check=False)
     out = proc.stdout + proc.stderr

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from sgrn.methods.spec import resolve_method_params
+from sgrn.hparams import resolve_method_params
 from sgrn.nets import ImageHashNet, TextHashNet, alpha_at
 from sgrn.train import TargetSource, TrainConfig, train
 from test_train import feats  # noqa: F401  (fixture)
