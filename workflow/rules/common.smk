@@ -1,11 +1,11 @@
 # Helpers shared by the rules: validated params, output paths, code dependencies.
 # Rules never read `config` in their bodies; they get values through these helpers.
-import glob
 import os
 
 import yaml
 from snakemake.exceptions import WorkflowError
 
+from sgrn.codedeps import code_dependencies
 from sgrn.params import ParamsError, validate_params
 
 # Step scripts read params.yaml themselves, so an override given only to Snakemake would
@@ -25,7 +25,7 @@ PAIRS = "resources/{dataset}/pairs.h5"
 FEATURES = "results/{dataset}/features.h5"
 RUN = "results/{dataset}/{method}/b{bits}/s{seed}"
 EVALUATION = "results/evaluation/{dataset}/{method}/b{bits}/s{seed}.json"
-REPORT_OUTPUTS = ["results/metrics.json", "results/tables", "results/plots"]
+REPORT_OUTPUTS = ["results/metrics.json", "results/summary.json", "results/tables", "results/plots"]
 
 
 wildcard_constraints:
@@ -35,12 +35,9 @@ wildcard_constraints:
     seed="[0-9]+",
 
 
-def code(*paths):
-    """Source files a step depends on (folders expand to their .py files), as in dvc.yaml."""
-    files = []
-    for path in paths:
-        files += sorted(glob.glob(f"{path}/*.py")) if not path.endswith(".py") else [path]
-    return files
+def code(script):
+    """The step script and every repository module it imports (sgrn/codedeps.py), as in dvc.yaml."""
+    return code_dependencies(script, root=".")  # the working directory holds the scripts
 
 
 def section(*keys):
