@@ -76,6 +76,19 @@ def aggregate(runs: list[dict]) -> dict:
     return nested
 
 
+def summary(runs: list[dict], digits: int = 3) -> dict:
+    """dataset -> method -> b{bits} -> MAP@all, the mean over seeds and both directions.
+
+    One number per method and code length: the compact metrics file that `dvc exp show`
+    shows in a terminal (README, "Comparing experiments").
+    """
+    nested: dict = {}
+    for (dataset, method, bits), group in _groups(runs).items():
+        values = [run[direction]["map@all"] for run in group for direction in DIRECTIONS]
+        nested.setdefault(dataset, {}).setdefault(method, {})[f"b{bits}"] = round(float(np.mean(values)), digits)
+    return nested
+
+
 def paired_differences(runs: list[dict], reference: str) -> list[tuple[str, str, int, dict]]:
     """(dataset, method, bits, {metric: (mean, std)}) of method minus reference, paired by seed.
 
@@ -156,26 +169,28 @@ def write_tables(runs: list[dict], out_dir: Path, digits: int = 3, reference: st
 
 
 def _mean_curve(group: list[dict], direction: str, x_key: str, y_key: str, part: str):
-    xs = group[0][direction][part][x_key] if part == "pr" else [int(k) for k in group[0][direction][part]]
     if part == "pr":
+        xs = group[0][direction][part][x_key]
         # null (JSON) marks radii where no query retrieves anything: skip them when averaging
         values = np.array([run[direction][part][y_key] for run in group], dtype=float)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-null radii stay NaN
             ys = np.nanmean(values, axis=0)
     else:
-        ys = np.mean([list(run[direction][part].values()) for run in group], axis=0)
+        # K is a JSON key, a string: order the points by its value, not its spelling
+        keys = sorted(group[0][direction][part], key=int)
+        xs = [int(k) for k in keys]
+        ys = np.mean([[run[direction][part][k] for k in keys] for run in group], axis=0)
     return np.asarray(xs), np.asarray(ys, dtype=float)
 
 
-def write_plots(runs: list[dict], out_dir: Path) -> None:
-    """Per dataset and code length: precision-recall and precision@top-K, both directions."""
+def figures(runs: list[dict]):
+    """(file name, matplotlib figure) per dataset, code length and kind (pr, topk)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     by_cell: dict[tuple[str, int], dict[str, list[dict]]] = defaultdict(dict)
     for (dataset, method, bits), group in _groups(runs).items():
         by_cell[(dataset, bits)][method] = group
@@ -196,5 +211,14 @@ def write_plots(runs: list[dict], out_dir: Path) -> None:
                 ax.set_title(f"{dataset}, {bits} bits, {label}")
                 ax.grid(alpha=0.3)
                 ax.legend()
-            fig.savefig(out_dir / f"{dataset}_b{bits}_{kind}.png", dpi=100)
-            plt.close(fig)
+            yield f"{dataset}_b{bits}_{kind}.png", fig
+
+
+def write_plots(runs: list[dict], out_dir: Path) -> None:
+    """Per dataset and code length: precision-recall and precision@top-K, both directions."""
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, fig in figures(runs):
+        fig.savefig(out_dir / name, dpi=100)
+        plt.close(fig)

@@ -6,7 +6,16 @@ import json
 import pytest
 
 from sgrn.data.errors import DataError
-from sgrn.report import aggregate, evaluation_path, load_runs, paired_differences, write_plots, write_tables
+from sgrn.report import (
+    aggregate,
+    evaluation_path,
+    figures,
+    load_runs,
+    paired_differences,
+    summary,
+    write_plots,
+    write_tables,
+)
 
 
 def fake_run(seed, i2t, t2i):
@@ -38,6 +47,11 @@ def test_means_and_stds_over_seeds(runs):
     assert aggregate(runs)["demo"]["label_prior_map_all"] == 0.3
 
 
+def test_summary_is_one_map_all_per_method_and_code_length(runs):
+    """Mean over seeds and both directions: (0.4 + 0.6 + 0.5 + 0.7) / 4."""
+    assert summary(runs) == {"demo": {"sgrn": {"b16": 0.55}}}
+
+
 def test_one_seed_has_no_std(runs):
     cell = aggregate(runs[:1])["demo"]["sgrn"]["b16"]
     assert "i2t_map_all_std" not in cell and cell["i2t_map_all"] == pytest.approx(0.4)
@@ -50,6 +64,23 @@ def test_tables_and_plots(runs, tmp_path):
     assert "Label prior" in md
     write_plots(runs, tmp_path / "plots")
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["demo_b16_pr.png", "demo_b16_topk.png"]
+
+
+def test_precision_at_k_is_plotted_in_numeric_order_of_k(tmp_path):
+    """JSON keys are strings ("1", "100", "1000", "200"): the line must follow K, not the text."""
+    precision = {"1": 0.9, "100": 0.7, "1000": 0.4, "200": 0.6, "500": 0.5}
+    for seed in (0, 1):
+        run = fake_run(seed, 0.5, 0.5)
+        for direction in ("i2t", "t2i"):
+            run[direction]["p@k"] = {k: v + seed / 10 for k, v in sorted(precision.items())}
+        path = evaluation_path(tmp_path, "demo", "sgrn", 16, seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(run, sort_keys=True))
+    plotted = dict(figures(load_runs(tmp_path, PARAMS)))
+    for ax in plotted["demo_b16_topk.png"].axes:
+        (line,) = ax.get_lines()
+        assert list(line.get_xdata()) == [1, 100, 200, 500, 1000]
+        assert list(line.get_ydata()) == pytest.approx([0.95, 0.75, 0.65, 0.55, 0.45])
 
 
 def test_missing_evaluation_is_named(tmp_path):

@@ -1,4 +1,4 @@
-# Report: one aggregated metrics file (for `dvc exp show`), tables and plots.
+# Report: the aggregated metrics, a one-number-per-run summary (for `dvc exp show`), tables and plots.
 
 
 localrules:
@@ -7,10 +7,11 @@ localrules:
 
 rule report:
     input:
-        code("scripts/report.py", "sgrn/report.py"),
+        code("scripts/report.py"),
         evaluations=all_evaluations(),
     output:
         metrics="results/metrics.json",
+        summary="results/summary.json",
         tables=directory("results/tables"),
         plots=directory("results/plots"),
     params:
@@ -19,4 +20,4 @@ rule report:
     log:
         "logs/report.log",
     shell:
-        "python scripts/report.py --evaluations results/evaluation --metrics {output.metrics} --tables {output.tables} --plots {output.plots} --log {log}"
+        "python scripts/report.py --evaluations results/evaluation --metrics {output.metrics} --summary {output.summary} --tables {output.tables} --plots {output.plots} --log {log}"
