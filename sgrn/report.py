@@ -165,7 +165,18 @@ def write_tables(runs: list[dict], out_dir: Path, digits: int = 3, reference: st
         if reference:
             text += _difference_section(runs, dataset, reference, digits)
         (out_dir / f"{dataset}.md").write_text("\n".join(text))
+        (out_dir / f"{dataset}.html").write_text(_html_page(f"{dataset}: retrieval MAP", "\n".join(text)))
         pd.DataFrame(rows).to_csv(out_dir / f"{dataset}.csv", index=False, float_format="%.6f")
+
+
+def _html_page(title: str, markdown: str) -> str:
+    """The Markdown table as a small HTML page (for Snakemake's report, which shows HTML, not .md)."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").enable("table").render(markdown)
+    style = "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
+    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title>"
+            f"<style>{style}</style></head>\n<body>\n{body}</body></html>\n")
 
 
 def _mean_curve(group: list[dict], direction: str, x_key: str, y_key: str, part: str):
@@ -222,3 +233,32 @@ def write_plots(runs: list[dict], out_dir: Path) -> None:
     for name, fig in figures(runs):
         fig.savefig(out_dir / name, dpi=100)
         plt.close(fig)
+
+
+def learning_curves(live_plots: Path, title: str):
+    """One run's per-epoch curves from its dvclive TSVs: training losses, validation MAP."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+    import pandas as pd
+
+    files = sorted(Path(live_plots).glob("*.tsv"))
+    if not files:
+        raise DataError(f"{live_plots}: no learning curves (*.tsv) found; run the train step first")
+    fig, (loss_ax, val_ax) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    for path in files:
+        name = path.stem
+        if name.endswith("_seconds"):
+            continue  # timing, not a learning curve
+        curve = pd.read_csv(path, sep="\t")
+        ax = val_ax if name.startswith("val_") else loss_ax
+        ax.plot(curve["step"] + 1, curve[name], marker=".", label=name)
+    loss_ax.set(xlabel="epoch", ylabel="training loss (mean over batches)", title=f"{title}: training")
+    val_ax.set(xlabel="epoch", ylabel="validation MAP@all", title=f"{title}: validation")
+    for ax in (loss_ax, val_ax):
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return fig

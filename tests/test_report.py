@@ -10,6 +10,7 @@ from sgrn.report import (
     aggregate,
     evaluation_path,
     figures,
+    learning_curves,
     load_runs,
     paired_differences,
     summary,
@@ -62,6 +63,8 @@ def test_tables_and_plots(runs, tmp_path):
     md = (tmp_path / "tables/demo.md").read_text()
     assert "| sgrn | 16 | 0.600 ± 0.100 | 0.500 ± 0.100 | 0.700 ± 0.100 | 0.600 ± 0.100 | 2 | 5,6 |" in md
     assert "Label prior" in md
+    html = (tmp_path / "tables/demo.html").read_text()
+    assert "<table>" in html and "<td>0.600 ± 0.100</td>" in html
     write_plots(runs, tmp_path / "plots")
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["demo_b16_pr.png", "demo_b16_topk.png"]
 
@@ -104,3 +107,16 @@ def test_paired_differences_to_a_reference(tmp_path):
     md = (tmp_path / "tables/demo.md").read_text()
     assert "## Difference to djsrh, paired by seed" in md
     assert "| sgrn | 16 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | 2 |" in md
+
+
+def test_learning_curves_plot_losses_and_validation_per_epoch(tmp_path):
+    for name, values in {"loss": [0.9, 0.5, 0.4], "val_map_all": [0.3, 0.5, 0.6], "epoch_seconds": [1, 1, 1]}.items():
+        rows = "".join(f"0\t{step}\t{v}\n" for step, v in enumerate(values))
+        (tmp_path / f"{name}.tsv").write_text(f"timestamp\tstep\t{name}\n{rows}")
+    fig = learning_curves(tmp_path, "demo sgrn 16 bits seed 0")
+    loss_ax, val_ax = fig.axes
+    assert [line.get_label() for line in loss_ax.get_lines()] == ["loss"]
+    assert list(val_ax.get_lines()[0].get_xdata()) == [1, 2, 3]
+    assert list(val_ax.get_lines()[0].get_ydata()) == [0.3, 0.5, 0.6]
+    with pytest.raises(DataError, match="no learning curves"):
+        learning_curves(tmp_path / "missing", "x")

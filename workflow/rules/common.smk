@@ -51,6 +51,11 @@ def section(*keys):
     return lookup
 
 
+def all_curves():
+    return expand(f"{RUN}/curves.png", dataset=PARAMS["datasets"], method=PARAMS["methods"],
+                  bits=PARAMS["bits"], seed=PARAMS["seeds"])
+
+
 def all_evaluations():
     return expand(EVALUATION, dataset=PARAMS["datasets"], method=PARAMS["methods"],
                   bits=PARAMS["bits"], seed=PARAMS["seeds"])
