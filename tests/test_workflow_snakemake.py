@@ -67,7 +67,7 @@ def test_training_change_leaves_data_steps_alone(project):
     params["train"]["lr_text"] = 0.02
     write_params(project, params)
     try:
-        assert rules_to_run(project) == {"train", "encode", "evaluate", "report"}
+        assert rules_to_run(project) == {"train", "curves", "encode", "evaluate", "report"}
     finally:
         params["train"]["lr_text"] = 0.01
         write_params(project, params)
