@@ -64,3 +64,8 @@ def test_experiment_shows_map_columns(project):
     header = table.splitlines()[0].split(",")
     assert "demo.sgrn.b16.i2t_map_all" in header and "train.epochs" in header
     assert any(",3," in line for line in table.splitlines()[1:])
+    # the README's command: changed params and MAP@all per method and code length, narrow
+    side_by_side = run([str(BIN / "python"), "-m", "sgrn.experiments"], project).stdout.splitlines()
+    rows = {line.split()[0]: line.split()[1:] for line in side_by_side[1:]}
+    assert rows["train.epochs"][-1] == "3" and "demo.sgrn.b16" in rows
+    assert max(map(len, side_by_side)) <= 160
