@@ -1,7 +1,7 @@
 # The two commands of the README. Both create .venv when it is missing.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
-.PHONY: demo test install record clean
+.PHONY: demo test lint install record clean rulegraph
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -22,9 +22,26 @@ demo: $(STAMP)
 	snakemake --cores all
 	@echo; cat results/tables/*.md
 
-## make test: set up, then run the test suite.
-test: $(STAMP)
+## make test: set up, lint, then run the test suite.
+test: lint
 	$(PY) -m pytest
+
+## make lint: ruff (rules in pyproject.toml) and Snakemake's own linter. Snakemake asks every
+## rule for a conda environment or a container; the steps run in this project's venv instead
+## (pinned by pyproject.toml), so that lint alone is accepted; any other fails.
+lint: $(STAMP)
+	ruff check .
+	@lints=$$(snakemake --lint 2>&1) && exit 0; \
+	printf '%s\n' "$$lints" | grep -q '^Lints for ' || { printf '%s\n' "$$lints"; exit 1; }; \
+	others=$$(printf '%s\n' "$$lints" | grep '^ *\* ' | grep -v 'Specify a conda environment or container' || true); \
+	if [ -n "$$others" ]; then printf '%s\n' "$$lints"; exit 1; fi; \
+	echo "snakemake --lint: no lint but the conda/container one"
+
+## make rulegraph: redraw docs/rulegraph.svg, the DAG of rules shown in the README (needs graphviz).
+rulegraph: $(STAMP)
+	@command -v dot >/dev/null || { echo "graphviz 'dot' is needed: apt-get install graphviz" >&2; exit 1; }
+	snakemake --rulegraph --quiet all | dot -Tsvg > docs/rulegraph.svg.tmp
+	mv docs/rulegraph.svg.tmp docs/rulegraph.svg
 
 ## make record: adopt outputs that Snakemake made into DVC (dvc.lock, cache) without
 ## recomputing them; afterwards `dvc status` is clean and `snakemake -n` has nothing to do.

@@ -7,3 +7,4 @@ rule all:
     default_target: True
     input:
         REPORT_OUTPUTS,
+        all_curves(),

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from _bench import cpu_line, peak_rss_mb, run_worker
 
 SIZES = {"quick": (2, 8), "full": (8, 64)}  # batches, batch size

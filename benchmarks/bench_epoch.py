@@ -23,7 +23,6 @@ import sys
 import time
 
 import numpy as np
-
 from _bench import ROOT, cpu_line, peak_rss_mb, run_worker
 
 SIZES = {"quick": 320, "full": 5000}

@@ -57,10 +57,9 @@ def write_mat(path: Path, n: int, d_image=4096, d_text=1000, n_labels=10, block=
 def write_params(root: Path, mat: Path) -> None:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params.update(datasets=[DATASET], methods=[METHOD], bits=[BITS], seeds=[SEED])
-    params["download"] = {DATASET: {"source": "mat", "path": str(mat)}}
-    params["prepare"] = {DATASET: {"split": {"kind": "per_label", "query_per_label": 200,
-                                             "train_per_label": 500, "first_label_scale": 1,
-                                             "n_validation": 500}}}
+    params["download"][DATASET] = {"source": "mat", "path": str(mat)}  # the others stay: per_dataset names them
+    params["prepare"][DATASET] = {"split": {"kind": "per_label", "query_per_label": 200, "train_per_label": 500,
+                                            "first_label_scale": 1, "n_validation": 500}}
     params["extract"].update(standardise=True)
     params["train"].update(epochs=1, validate_every=1)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

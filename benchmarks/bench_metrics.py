@@ -23,7 +23,6 @@ import json
 import sys
 
 import numpy as np
-
 from _bench import SIZES, best_of, cpu_line, peak_rss_mb, random_labels, run_worker
 
 

@@ -26,7 +26,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 from _bench import SIZES, best_of, cpu_line, peak_rss_mb, run_worker
 
 

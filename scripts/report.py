@@ -1,5 +1,7 @@
 #!/usr/bin/env python
-"""Step 8, report: results/metrics.json (means over seeds), tables (Markdown, CSV) and plots."""
+"""Step 8, report: results/metrics.json (means over seeds), results/summary.json (MAP@all per
+method and code length), tables (Markdown, CSV) and plots, of the configurations chosen on
+validation (selection.json)."""
 from pathlib import Path
 
 import json
@@ -7,7 +9,7 @@ import json
 from sgrn.atomic import atomic_path, write_json
 from sgrn.cli import parser, run
 from sgrn.params import load_params, method_config
-from sgrn.report import aggregate, describe_choices, load_runs, selected_runs, write_plots, write_tables
+from sgrn.report import aggregate, describe_choices, load_runs, selected_runs, summary, write_plots, write_tables
 from sgrn.selection import candidate
 
 
@@ -29,13 +31,14 @@ def main(args, log):
     runs = selected_runs(load_runs(Path(args.evaluations), params), selection)
     write_json(args.metrics, aggregate(runs))
     digits = params["report"]["digits"]
+    write_json(args.summary, summary(runs, digits=digits))
     changed = changes(params, selection)
     choices = {dataset: describe_choices(selection, changed, dataset, digits) for dataset in selection}
     with atomic_path(args.tables) as tmp:
         write_tables(runs, tmp, digits=digits, reference=params["report"]["reference"], choices=choices)
     with atomic_path(args.plots) as tmp:
         write_plots(runs, tmp)
-    log.info("report of %d runs -> %s, %s, %s", len(runs), args.metrics, args.tables, args.plots)
+    log.info("report of %d runs -> %s, %s, %s, %s", len(runs), args.metrics, args.summary, args.tables, args.plots)
 
 
 if __name__ == "__main__":
@@ -43,6 +46,7 @@ if __name__ == "__main__":
     p.add_argument("--evaluations", required=True, help="folder of per-run evaluation JSON files")
     p.add_argument("--selection", required=True, help="selection.json from the select step")
     p.add_argument("--metrics", required=True, help="aggregated metrics JSON to write")
+    p.add_argument("--summary", required=True, help="MAP@all per method and code length, JSON to write")
     p.add_argument("--tables", required=True, help="folder of tables to write")
     p.add_argument("--plots", required=True, help="folder of plots to write")
     run(main, p.parse_args())

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from sgrn.atomic import atomic_path
+from sgrn.data.errors import DataError
 from sgrn.nets import ImageHashNet, TextHashNet
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 CHECKPOINT_FORMAT = "sgrn-checkpoint-1"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(DataError):
     """A model file that is unreadable, of another format, or of another run."""
 
 

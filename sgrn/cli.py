@@ -9,16 +9,15 @@ from typing import Callable
 
 import torch
 
-from sgrn.checkpoint import CheckpointError
 from sgrn.data.errors import DataError
-from sgrn.device import DeviceError
 from sgrn.h5 import IncompleteFileError
 from sgrn.logs import setup_logging
 from sgrn.params import ParamsError
 
-# Bad input the user can fix: reported as one clear line, exit status 2.
+# Bad input the user can fix: reported as one clear line, exit status 2 (sgrn.checkpoint's
+# CheckpointError is a DataError, sgrn.device's DeviceError a ParamsError).
 USER_ERRORS: tuple[type[BaseException], ...] = (ParamsError, IncompleteFileError, FileNotFoundError,
-                                                DataError, CheckpointError, DeviceError)
+                                                DataError)
 
 
 def parser(description: str) -> argparse.ArgumentParser:

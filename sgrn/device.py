@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import torch
 
+from sgrn.params import ParamsError
 
-class DeviceError(ValueError):
+
+class DeviceError(ParamsError):
     """A device or device option this machine cannot honour; the message names the key."""
 
 

@@ -70,6 +70,7 @@ def _check_cross_fields(params: dict, source: str) -> None:
         config = dict(block)
         family = config.pop("family")
         per_dataset = config.pop("per_dataset", {})
+        _check_per_dataset_keys(params, name, per_dataset, source)
         resolved = _resolve(family, config, batch_size, f"{source}: method_params.{name}")
         for dataset, values in per_dataset.items():
             _resolve(family, {**config, **values}, batch_size,
@@ -110,6 +111,16 @@ def _check_search(params: dict, source: str) -> None:
                     raise ParamsError(f"{source}: search.space.{name}: {err}") from None
                 _resolve(family, values, batch_size,
                          f"{source}: candidate c{config} of method_params.{name} on {dataset}")
+
+
+def _check_per_dataset_keys(params: dict, method: str, per_dataset: dict, source: str) -> None:
+    """A per_dataset key that names no dataset would be ignored silently: refuse it."""
+    known = sorted(set(params["download"]) & set(params["prepare"]))
+    for dataset in per_dataset:
+        if dataset not in known:
+            raise ParamsError(
+                f"{source}: method_params.{method}.per_dataset.{dataset}: '{dataset}' is not a "
+                f"dataset of download and prepare (known: {known})")
 
 
 def _resolve(family: str, values: dict, batch_size: int, where: str) -> dict:

@@ -105,6 +105,19 @@ def aggregate(runs: list[dict]) -> dict:
     return nested
 
 
+def summary(runs: list[dict], digits: int = 3) -> dict:
+    """dataset -> method -> b{bits} -> MAP@all, the mean over seeds and both directions.
+
+    One number per method and code length: the compact metrics file that `dvc exp show`
+    shows in a terminal (README, "Comparing experiments").
+    """
+    nested: dict = {}
+    for (dataset, method, bits), group in _groups(runs).items():
+        values = [run[direction]["map@all"] for run in group for direction in DIRECTIONS]
+        nested.setdefault(dataset, {}).setdefault(method, {})[f"b{bits}"] = round(float(np.mean(values)), digits)
+    return nested
+
+
 def paired_differences(runs: list[dict], reference: str) -> list[tuple[str, str, int, dict]]:
     """(dataset, method, bits, {metric: (mean, std)}) of method minus reference, paired by seed.
 
@@ -186,30 +199,43 @@ def write_tables(runs: list[dict], out_dir: Path, digits: int = 3, reference: st
             text += _difference_section(runs, dataset, reference, digits)
         text += (choices or {}).get(dataset, [])
         (out_dir / f"{dataset}.md").write_text("\n".join(text))
+        (out_dir / f"{dataset}.html").write_text(_html_page(f"{dataset}: retrieval MAP", "\n".join(text)))
         pd.DataFrame(rows).to_csv(out_dir / f"{dataset}.csv", index=False, float_format="%.6f")
 
 
+def _html_page(title: str, markdown: str) -> str:
+    """The Markdown table as a small HTML page (for Snakemake's report, which shows HTML, not .md)."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").enable("table").render(markdown)
+    style = "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
+    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title>"
+            f"<style>{style}</style></head>\n<body>\n{body}</body></html>\n")
+
+
 def _mean_curve(group: list[dict], direction: str, x_key: str, y_key: str, part: str):
-    xs = group[0][direction][part][x_key] if part == "pr" else [int(k) for k in group[0][direction][part]]
     if part == "pr":
+        xs = group[0][direction][part][x_key]
         # null (JSON) marks radii where no query retrieves anything: skip them when averaging
         values = np.array([run[direction][part][y_key] for run in group], dtype=float)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-null radii stay NaN
             ys = np.nanmean(values, axis=0)
     else:
-        ys = np.mean([list(run[direction][part].values()) for run in group], axis=0)
+        # K is a JSON key, a string: order the points by its value, not its spelling
+        keys = sorted(group[0][direction][part], key=int)
+        xs = [int(k) for k in keys]
+        ys = np.mean([[run[direction][part][k] for k in keys] for run in group], axis=0)
     return np.asarray(xs), np.asarray(ys, dtype=float)
 
 
-def write_plots(runs: list[dict], out_dir: Path) -> None:
-    """Per dataset and code length: precision-recall and precision@top-K, both directions."""
+def figures(runs: list[dict]):
+    """(file name, matplotlib figure) per dataset, code length and kind (pr, topk)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     by_cell: dict[tuple[str, int], dict[str, list[dict]]] = defaultdict(dict)
     for (dataset, method, bits), group in _groups(runs).items():
         by_cell[(dataset, bits)][method] = group
@@ -230,5 +256,43 @@ def write_plots(runs: list[dict], out_dir: Path) -> None:
                 ax.set_title(f"{dataset}, {bits} bits, {label}")
                 ax.grid(alpha=0.3)
                 ax.legend()
-            fig.savefig(out_dir / f"{dataset}_b{bits}_{kind}.png", dpi=100)
-            plt.close(fig)
+            yield f"{dataset}_b{bits}_{kind}.png", fig
+
+
+def write_plots(runs: list[dict], out_dir: Path) -> None:
+    """Per dataset and code length: precision-recall and precision@top-K, both directions."""
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, fig in figures(runs):
+        fig.savefig(out_dir / name, dpi=100)
+        plt.close(fig)
+
+
+def learning_curves(live_plots: Path, title: str):
+    """One run's per-epoch curves from its dvclive TSVs: training losses, validation MAP."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+    import pandas as pd
+
+    files = sorted(Path(live_plots).glob("*.tsv"))
+    if not files:
+        raise DataError(f"{live_plots}: no learning curves (*.tsv) found; run the train step first")
+    fig, (loss_ax, val_ax) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    for path in files:
+        name = path.stem
+        if name.endswith("_seconds"):
+            continue  # timing, not a learning curve
+        curve = pd.read_csv(path, sep="\t")
+        ax = val_ax if name.startswith("val_") else loss_ax
+        ax.plot(curve["step"] + 1, curve[name], marker=".", label=name)
+    loss_ax.set(xlabel="epoch", ylabel="training loss (mean over batches)", title=f"{title}: training")
+    val_ax.set(xlabel="epoch", ylabel="validation MAP@all", title=f"{title}: validation")
+    for ax in (loss_ax, val_ax):
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return fig

@@ -9,12 +9,12 @@ import torch
 import yaml
 from PIL import Image
 from torchvision import transforms
-from workflow_utils import REPO
 
 from sgrn.data.errors import DataError
 from sgrn.features.backbones import BACKBONES, get_backbone
 from sgrn.features.extract import extract_to, feature_chunks
 from sgrn.features.images import ImageFiles
+from workflow_utils import REPO
 
 pytest.importorskip("efficientnet_lite_pytorch")
 
@@ -83,8 +83,9 @@ def test_decoding_matches_torchvision_resize_and_crop(tmp_path):
     paths = images(tmp_path, n=1, size=(300, 200))
     files = ImageFiles(tmp_path, paths, 224)
     ours = files.to_model_input(files[0][0][None])[0]
-    ref = transforms.Compose([transforms.Resize(224), transforms.CenterCrop(224), transforms.ToTensor(),
-                              transforms.Normalize(files.mean, files.std)])(Image.open(tmp_path / paths[0]).convert("RGB"))
+    reference = transforms.Compose([transforms.Resize(224), transforms.CenterCrop(224), transforms.ToTensor(),
+                                    transforms.Normalize(files.mean, files.std)])
+    ref = reference(Image.open(tmp_path / paths[0]).convert("RGB"))
     assert ours.shape == ref.shape and (ours - ref).abs().mean() < 0.05
 
 

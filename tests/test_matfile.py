@@ -103,7 +103,8 @@ def test_wrong_shapes_and_values_are_refused(tmp_path):
     data = read_mat_dataset([tmp_path / "d.mat"], {"image": "features"})
     assert data.image_parts[0].key == "features"
     savemat(tmp_path / "e.mat", {"IAll": image[:, :, None].repeat(2, 2), "YAll": text, "LAll": labels})
-    with pytest.raises(DataError, match=r"e\.mat key 'IAll': expected a 2-d image matrix of 40 rows, got shape \(40, 12, 2\)"):
+    with pytest.raises(DataError,
+                       match=r"e\.mat key 'IAll': expected a 2-d image matrix of 40 rows, got shape \(40, 12, 2\)"):
         read_mat_dataset([tmp_path / "e.mat"])
 
 

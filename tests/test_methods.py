@@ -274,7 +274,7 @@ def test_params_yaml_blocks_build():
     params = load_params(pathlib.Path(__file__).resolve().parents[1] / "params.yaml")
     assert params["method_params"], "params.yaml lists no method"
     for name in params["method_params"]:
-        for dataset in ("demo", "nuswide"):
+        for dataset in ("demo", "nuswide_tc10"):
             family, hyper = method_config(params, name, dataset)
             build_method(family, hyper, params["train"]["batch_size"])
 

@@ -15,11 +15,11 @@ import yaml
 from PIL import Image
 from test_download import serve
 from test_listformat import MIRFLICKR
-from workflow_utils import REPO, env
 
 from sgrn.data.errors import DataError
 from sgrn.data.listformat import read_list_dataset
 from sgrn.data.mirflickr import CONCEPTS, clean, convert, read_official
+from workflow_utils import REPO, env
 
 N = 50
 SHARED = MIRFLICKR
@@ -138,8 +138,8 @@ def test_bad_annotation_and_missing_tag_file(tmp_path):
 
 def params_for(tmp_path: Path, dataset: str, download: dict, prepare: dict, **extract) -> Path:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["download"] = {dataset: download}
-    params["prepare"] = {dataset: prepare}
+    params["download"][dataset] = download  # the others stay: per_dataset keys name them
+    params["prepare"][dataset] = prepare
     params["datasets"] = [dataset]
     params["extract"].update({"workers": 0, "batch_size": 16, **extract})
     path = tmp_path / "params.yaml"

@@ -42,6 +42,8 @@ def test_shipped_params_are_valid_and_get_defaults(params):
     (("method_params", "sgrn", "family"), "sgrm", "unknown method family 'sgrm'"),
     (("methods",), ["sgrn", "nope"], "methods lists 'nope' but method_params.nope is missing"),
     (("datasets",), ["demo", "other"], "datasets lists 'other' but download.other is missing"),
+    (("method_params", "djsrh", "per_dataset"), {"nuswide": {"beta": 0.6}},
+     "method_params.djsrh.per_dataset.nuswide: 'nuswide' is not a dataset of download and prepare"),
 ])
 def test_bad_values_are_refused_naming_the_key(params, path, value, message):
     bad = copy.deepcopy(params)
@@ -65,3 +67,13 @@ def test_load_params_errors_name_the_file(tmp_path):
     bad.write_text("- a list\n")
     with pytest.raises(ParamsError, match="expected a mapping at the top level"):
         load_params(bad)
+
+
+def test_per_dataset_values_reach_their_dataset(params):
+    """The shipped NUS-WIDE values are applied on nuswide_tc10 and nowhere else."""
+    from sgrn.params import method_config
+
+    checked = validate_params(params)
+    assert method_config(checked, "sgrn", "nuswide_tc10")[1]["beta"] == 0.6
+    assert method_config(checked, "sgrn", "demo")[1]["beta"] == 0.9
+    assert method_config(checked, "jdsh", "nuswide_tc10")[1]["a"] == 0.4

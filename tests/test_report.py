@@ -6,8 +6,19 @@ import json
 import pytest
 
 from sgrn.data.errors import DataError
-from sgrn.report import (aggregate, describe_choices, evaluation_path, load_runs, paired_differences,
-                         selected_runs, write_plots, write_tables)
+from sgrn.report import (
+    aggregate,
+    describe_choices,
+    evaluation_path,
+    figures,
+    learning_curves,
+    load_runs,
+    paired_differences,
+    selected_runs,
+    summary,
+    write_plots,
+    write_tables,
+)
 
 
 def fake_run(seed, i2t, t2i):
@@ -39,6 +50,11 @@ def test_means_and_stds_over_seeds(runs):
     assert aggregate(runs)["demo"]["label_prior_map_all"] == 0.3
 
 
+def test_summary_is_one_map_all_per_method_and_code_length(runs):
+    """Mean over seeds and both directions: (0.4 + 0.6 + 0.5 + 0.7) / 4."""
+    assert summary(runs) == {"demo": {"sgrn": {"b16": 0.55}}}
+
+
 def test_one_seed_has_no_std(runs):
     cell = aggregate(runs[:1])["demo"]["sgrn"]["b16"]
     assert "i2t_map_all_std" not in cell and cell["i2t_map_all"] == pytest.approx(0.4)
@@ -49,8 +65,27 @@ def test_tables_and_plots(runs, tmp_path):
     md = (tmp_path / "tables/demo.md").read_text()
     assert "| sgrn | 16 | c0 | 0.600 ± 0.100 | 0.500 ± 0.100 | 0.700 ± 0.100 | 0.600 ± 0.100 | 2 | 5,6 |" in md
     assert "Label prior" in md
+    html = (tmp_path / "tables/demo.html").read_text()
+    assert "<table>" in html and "<td>0.600 ± 0.100</td>" in html
     write_plots(runs, tmp_path / "plots")
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["demo_b16_pr.png", "demo_b16_topk.png"]
+
+
+def test_precision_at_k_is_plotted_in_numeric_order_of_k(tmp_path):
+    """JSON keys are strings ("1", "100", "1000", "200"): the line must follow K, not the text."""
+    precision = {"1": 0.9, "100": 0.7, "1000": 0.4, "200": 0.6, "500": 0.5}
+    for seed in (0, 1):
+        run = fake_run(seed, 0.5, 0.5)
+        for direction in ("i2t", "t2i"):
+            run[direction]["p@k"] = {k: v + seed / 10 for k, v in sorted(precision.items())}
+        path = evaluation_path(tmp_path, "demo", "sgrn", 0, 16, seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(run, sort_keys=True))
+    plotted = dict(figures(load_runs(tmp_path, PARAMS)))
+    for ax in plotted["demo_b16_topk.png"].axes:
+        (line,) = ax.get_lines()
+        assert list(line.get_xdata()) == [1, 100, 200, 500, 1000]
+        assert list(line.get_ydata()) == pytest.approx([0.95, 0.75, 0.65, 0.55, 0.45])
 
 
 def test_missing_evaluation_is_named(tmp_path):
@@ -91,3 +126,16 @@ def test_only_the_configuration_chosen_on_validation_is_reported(tmp_path):
     assert "| sgrn | 16 | c0 | beta=0.7 | 0.500, 0.400 |" in lines
     with pytest.raises(DataError, match="selection has no choice for demo/sgrn/b16"):
         selected_runs(runs, {"demo": {}})
+
+
+def test_learning_curves_plot_losses_and_validation_per_epoch(tmp_path):
+    for name, values in {"loss": [0.9, 0.5, 0.4], "val_map_all": [0.3, 0.5, 0.6], "epoch_seconds": [1, 1, 1]}.items():
+        rows = "".join(f"0\t{step}\t{v}\n" for step, v in enumerate(values))
+        (tmp_path / f"{name}.tsv").write_text(f"timestamp\tstep\t{name}\n{rows}")
+    fig = learning_curves(tmp_path, "demo sgrn 16 bits seed 0")
+    loss_ax, val_ax = fig.axes
+    assert [line.get_label() for line in loss_ax.get_lines()] == ["loss"]
+    assert list(val_ax.get_lines()[0].get_xdata()) == [1, 2, 3]
+    assert list(val_ax.get_lines()[0].get_ydata()) == [0.3, 0.5, 0.6]
+    with pytest.raises(DataError, match="no learning curves"):
+        learning_curves(tmp_path / "missing", "x")

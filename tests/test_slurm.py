@@ -40,7 +40,7 @@ PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
 TEST_CLUSTER = ["--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "1"]
 GPU_RULES = {"extract", "train", "encode"}
 SLURM_CPU_RULES = {"download", "prepare"}
-LOCAL_RULES = {"evaluate", "report"}
+LOCAL_RULES = {"evaluate", "select", "curves", "report"}
 GROUPED = {"train": "gpu_train"}  # profiles/slurm groups: train jobs share a SLURM job and its GPU
 # Outputs after the failed run: those of the steps before the failure are kept.
 AFTER_FAILURE = {"resources/demo/pairs.h5": True, "results/demo/features.h5": True,
@@ -196,7 +196,7 @@ def test_a_failing_job_is_retried_then_shown_and_the_run_stops(cluster_runs):
     assert "Error in rule encode" in out
     assert "injected fault: encode fails every time" in out  # the failed job's log, printed
     assert project.after_failure == AFTER_FAILURE   # what succeeded is kept
-    assert {s[0] for s in steps} == {"download", "prepare", "extract", "train", "encode"}
+    assert {s[0] for s in steps} == {"download", "prepare", "extract", "train", "curves", "encode"}
 
 
 def test_the_next_run_picks_up_where_it_stopped(cluster_runs):

@@ -144,10 +144,9 @@ def test_given_split_keeps_the_partition():
     ("mscoco", 122218, 80, (5000, 10000, 117218)),
 ])
 def test_standard_splits_of_the_params(dataset, n, n_labels, sizes):
-    from workflow_utils import REPO
-
     from sgrn.data.splits import split_from_params
     from sgrn.params import load_params
+    from workflow_utils import REPO
 
     cfg = load_params(REPO / "params.yaml")["prepare"][dataset]["split"]
     split = split_from_params(random_labels(n, n_labels), None, cfg)

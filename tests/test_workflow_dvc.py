@@ -53,7 +53,7 @@ def test_training_change_leaves_data_steps_alone(project):
     params = read_params(project)
     params["train"]["lr_text"] = 0.02
     write_params(project, params)
-    assert ran_stages(run([DVC, "repro"], project).stdout) == {"train", "encode", "evaluate", "report"}
+    assert ran_stages(run([DVC, "repro"], project).stdout) == {"train", "curves", "encode", "evaluate", "report"}
 
 
 def test_experiment_shows_map_columns(project):
@@ -64,3 +64,8 @@ def test_experiment_shows_map_columns(project):
     header = table.splitlines()[0].split(",")
     assert "demo.sgrn.b16.i2t_map_all" in header and "train.epochs" in header
     assert any(",3," in line for line in table.splitlines()[1:])
+    # the README's command: changed params and MAP@all per method and code length, narrow
+    side_by_side = run([str(BIN / "python"), "-m", "sgrn.experiments"], project).stdout.splitlines()
+    rows = {line.split()[0]: line.split()[1:] for line in side_by_side[1:]}
+    assert rows["train.epochs"][-1] == "3" and "demo.sgrn.b16" in rows
+    assert max(map(len, side_by_side)) <= 160

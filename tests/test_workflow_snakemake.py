@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import h5py
 import pytest
@@ -39,6 +40,9 @@ def test_end_to_end_outputs(project):
     with h5py.File(project / "results/demo/sgrn/c0/b16/s0/codes.h5") as f:
         assert f["query/image"].shape[1] == 2 and f.attrs["bits"] == 16
     assert (project / "results/demo/sgrn/c0/b16/s0/live/plots/metrics/loss.tsv").is_file()
+    assert (project / "results/demo/sgrn/c0/b16/s0/curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((project / "results/summary.json").read_text())
+    assert summary["demo"]["sgrn"]["b16"] == pytest.approx((cell["i2t_map_all"] + cell["t2i_map_all"]) / 2, abs=6e-4)
     assert json.loads((project / "results/demo/sgrn/c0/b16/s0/live/metrics.json").read_text())["step"] >= 1
     assert "best validation MAP@all" in (project / "logs/train/demo/sgrn/c0/b16/s0.log").read_text()
 
@@ -64,7 +68,7 @@ def test_training_change_leaves_data_steps_alone(project):
     params["train"]["lr_text"] = 0.02
     write_params(project, params)
     try:
-        assert rules_to_run(project) == {"train", "encode", "evaluate", "report"}
+        assert rules_to_run(project) == {"train", "curves", "encode", "evaluate", "report"}
     finally:
         params["train"]["lr_text"] = 0.01
         write_params(project, params)
@@ -92,3 +96,15 @@ def test_bad_params_stop_before_any_job(project, tmp_path):
     assert "train: Additional properties are not allowed ('epochz' was unexpected)" in out
     assert "evaluate.chunk: 'big' is not of type 'integer'" in out
     assert "Forced execution" not in out and "rule download" not in out
+
+
+def test_snakemake_report_holds_tables_plots_curves_and_the_rule_graph(project, tmp_path):
+    report = tmp_path / "report.html"
+    proc = run([SNAKEMAKE, "--report", str(report)], project)
+    log = proc.stdout + proc.stderr
+    for name in ("demo.html", "demo_b16_pr.png", "demo_b16_topk.png", "curves.png"):
+        assert f"Adding {name}" in log, f"{name} is not in the report"
+    html = report.read_text()
+    assert "Learning curves" in html and "rulegraph" in html
+    assert "Retrieval MAP per method" in html, "a caption of workflow/report/ is missing"
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=.https?:", html), "the report must be self-contained"

@@ -64,7 +64,8 @@ def tiny_copy(dest: Path, git: bool = False, **overrides) -> Path:
             shutil.copy2(REPO / rel, target)
     params = yaml.safe_load((dest / "params.yaml").read_text())
     for key, value in {**TINY, **overrides}.items():
-        if isinstance(value, dict) and key in ("train", "evaluate", "extract"):
+        # download/prepare keep their other datasets: method_params' per_dataset keys name them
+        if isinstance(value, dict) and key in ("train", "evaluate", "extract", "download", "prepare"):
             params[key].update(value)
         else:
             params[key] = value

@@ -1,11 +1,11 @@
 # Helpers shared by the rules: validated params, output paths, code dependencies.
 # Rules never read `config` in their bodies; they get values through these helpers.
-import glob
 import os
 
 import yaml
 from snakemake.exceptions import WorkflowError
 
+from sgrn.codedeps import code_dependencies
 from sgrn.params import ParamsError, extract_config, method_config, validate_params
 from sgrn.selection import candidate
 
@@ -51,7 +51,7 @@ FEATURES = "results/{dataset}/features.h5"
 RUN = "results/{dataset}/{method}/c{config}/b{bits}/s{seed}"
 EVALUATION = "results/evaluation/{dataset}/{method}/c{config}/b{bits}/s{seed}.json"
 SELECTION = "results/selection.json"
-REPORT_OUTPUTS = ["results/metrics.json", "results/tables", "results/plots"]
+REPORT_OUTPUTS = ["results/metrics.json", "results/summary.json", "results/tables", "results/plots"]
 
 
 wildcard_constraints:
@@ -62,12 +62,9 @@ wildcard_constraints:
     seed="[0-9]+",
 
 
-def code(*paths):
-    """Source files a step depends on (folders expand to their .py files), as in dvc.yaml."""
-    files = []
-    for path in paths:
-        files += sorted(glob.glob(f"{path}/*.py")) if not path.endswith(".py") else [path]
-    return files
+def code(script):
+    """The step script and every repository module it imports (sgrn/codedeps.py), as in dvc.yaml."""
+    return code_dependencies(script, root=".")  # the working directory holds the scripts
 
 
 def section(*keys):
@@ -86,6 +83,11 @@ def run_hyperparams(wildcards):
     so that a change to one candidate reruns only its runs)."""
     family, hyper = method_config(PARAMS, wildcards.method, wildcards.dataset)
     return {"family": family, **candidate(PARAMS, wildcards.method, hyper, int(wildcards.config))}
+
+
+def all_curves():
+    return expand(f"{RUN}/curves.png", dataset=PARAMS["datasets"], method=PARAMS["methods"],
+                  config=PARAMS["configs"], bits=PARAMS["bits"], seed=PARAMS["seeds"])
 
 
 def all_evaluations():

@@ -4,8 +4,7 @@
 
 rule download:
     input:
-        code("scripts/download.py", "sgrn/data/demo.py", "sgrn/data/download.py", "sgrn/data/registry.py",
-             "sgrn/data/archives.py", "sgrn/data/mirflickr.py", "sgrn/data/rawdir.py"),
+        code("scripts/download.py"),
     output:
         raw=directory(RAW),
     params:
@@ -18,8 +17,7 @@ rule download:
 
 rule prepare:
     input:
-        code("scripts/prepare.py", "sgrn/data/listformat.py", "sgrn/data/bow.py", "sgrn/data/splits.py",
-             "sgrn/data/rawdir.py", "sgrn/data/matfile.py"),
+        code("scripts/prepare.py"),
         raw=RAW,
     output:
         pairs=PAIRS,
@@ -33,7 +31,7 @@ rule prepare:
 
 rule extract:
     input:
-        code("scripts/extract.py", "sgrn/features", "sgrn/data/rawdir.py", "sgrn/data/matfile.py"),
+        code("scripts/extract.py"),
         raw=RAW,
         pairs=PAIRS,
     output:

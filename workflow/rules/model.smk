@@ -8,7 +8,7 @@ localrules:
 
 rule train:
     input:
-        code("scripts/train.py", "sgrn/train.py", "sgrn/nets.py", "sgrn/graphs.py", "sgrn/methods"),
+        code("scripts/train.py"),
         features=FEATURES,
     output:
         model=f"{RUN}/model.pt",
@@ -34,7 +34,7 @@ rule train:
 
 rule encode:
     input:
-        code("scripts/encode.py", "sgrn/nets.py", "sgrn/codes.py"),
+        code("scripts/encode.py"),
         features=FEATURES,
         model=f"{RUN}/model.pt",
     output:
@@ -50,7 +50,7 @@ rule encode:
 
 rule evaluate:
     input:
-        code("scripts/evaluate.py", "sgrn/metrics.py"),
+        code("scripts/evaluate.py"),
         codes=f"{RUN}/codes.h5",
     output:
         metrics=EVALUATION,

@@ -1,0 +1,50 @@
+"""DVC experiments side by side in a terminal: one column per experiment, one row per value.
+
+    python -m sgrn.experiments        # the workspace, HEAD and HEAD's experiments
+    python -m sgrn.experiments -A     # any option of `dvc exp show` passes through (-A: all commits)
+
+Rows: the params that differ between the experiments shown, and MAP@all per dataset, method
+and code length (results/summary.json, written by the report step; shown even where equal).
+`dvc exp show` itself gives one row per experiment and one column per value, which with every
+method and code length is far wider than a terminal.
+"""
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+
+import pandas as pd
+
+SUMMARY_KEY = re.compile(r"[^.]+\.[^.]+\.b[0-9]+$")  # results/summary.json: dataset.method.b{bits}
+SHOW = [
+    "dvc", "exp", "show", "--csv", "--only-changed",
+    # timestamps and tree columns, dependency hashes (paths), results/metrics.json's detailed metrics
+    "--drop", r"(Created|typ|parent)$|.*/|.*_map",
+    # results/summary.json's keys: kept although --only-changed would hide them
+    "--keep", SUMMARY_KEY.pattern,
+]
+
+
+def side_by_side(csv_text: str) -> pd.DataFrame:
+    """`dvc exp show --csv` output transposed: values as rows, experiments as columns."""
+    table = pd.read_csv(io.StringIO(csv_text), dtype=str)
+    names = table["Experiment"].fillna(table["rev"])  # workspace and branch rows have no name
+    table = table.drop(columns=["Experiment", "rev"]).set_axis(names, axis=0).T
+    params_first = sorted(table.index, key=lambda row: SUMMARY_KEY.match(row) is not None)  # a stable sort
+    return table.loc[params_first].rename_axis(index=None, columns=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    done = subprocess.run([*SHOW, *argv], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        return done.returncode
+    print(side_by_side(done.stdout).to_string(na_rep="-"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
