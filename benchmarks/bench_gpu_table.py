@@ -42,7 +42,6 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-
 from _bench import ROOT, run_worker
 
 METHODS = ["sgrn", "djsrh", "jdsh", "dgcpn"]

@@ -4,14 +4,14 @@ import h5py
 import numpy as np
 
 from sgrn.atomic import atomic_path
+from sgrn.checkpoint import load_nets, read_checkpoint
 from sgrn.cli import parser, run, set_threads
 from sgrn.codes import BIT_ORDER
 from sgrn.data.errors import DataError
+from sgrn.device import pick_device
 from sgrn.encoding import packed_codes
 from sgrn.featurefile import open_features
 from sgrn.h5 import mark_complete, stamp
-from sgrn.checkpoint import load_nets, read_checkpoint
-from sgrn.device import pick_device
 from sgrn.params import load_params
 
 

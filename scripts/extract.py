@@ -14,10 +14,10 @@ import torch
 from sgrn.atomic import atomic_path
 from sgrn.cli import parser, run, set_threads
 from sgrn.data.rawdir import open_raw
+from sgrn.device import pick_device
 from sgrn.features.backbones import get_backbone
 from sgrn.features.extract import copy_features, extract_to, feature_chunks, standardise_columns
 from sgrn.h5 import mark_complete, open_complete, read_split, stamp, write_split
-from sgrn.device import pick_device
 from sgrn.params import extract_config, load_params, params_hash
 
 

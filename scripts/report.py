@@ -2,9 +2,8 @@
 """Step 8, report: results/metrics.json (means over seeds), results/summary.json (MAP@all per
 method and code length), tables (Markdown, CSV) and plots, of the configurations chosen on
 validation (selection.json)."""
-from pathlib import Path
-
 import json
+from pathlib import Path
 
 from sgrn.atomic import atomic_path, write_json
 from sgrn.cli import parser, run

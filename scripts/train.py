@@ -7,11 +7,11 @@ from pathlib import Path
 
 from dvclive import Live
 
+from sgrn.checkpoint import load_train_state, save_checkpoint, save_train_state
 from sgrn.cli import parser, run
 from sgrn.device import pick_device, use_cuda_graphs
 from sgrn.featurefile import open_features
 from sgrn.params import load_params, method_config, params_hash
-from sgrn.checkpoint import load_train_state, save_checkpoint, save_train_state
 from sgrn.selection import candidate
 from sgrn.train import TrainConfig, train
 
@@ -45,7 +45,8 @@ def main(args, log):
     save_checkpoint(checkpoint, args.out)
     state_path.unlink(missing_ok=True)
     log.info("%s %s c%d %d bits seed %d: best validation MAP@all %.4f at epoch %d -> %s", args.dataset,
-             args.method, args.config, args.bits, args.seed, checkpoint["val_map_all"], checkpoint["best_epoch"], args.out)
+             args.method, args.config, args.bits, args.seed, checkpoint["val_map_all"], checkpoint["best_epoch"],
+             args.out)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,10 @@ import torch
 from sklearn.cross_decomposition import CCA
 from sklearn.decomposition import PCA
 
+from sgrn.checkpoint import load_nets
 from sgrn.featurefile import Features
 from sgrn.methods import build_method
 from sgrn.methods.cca_itq import affine_map, canonical_directions, itq_rotation
-from sgrn.checkpoint import load_nets
 from sgrn.train import TrainConfig, train
 
 

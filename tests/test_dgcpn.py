@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from sgrn.graphs import cosine_graph
+from sgrn.hparams import TABLES, neighbour_count, resolve_method_params
 from sgrn.methods import DGCPN, FAMILIES, build_method
 from sgrn.methods.dgcpn import (
     consistency_loss,
@@ -20,7 +21,6 @@ from sgrn.methods.dgcpn import (
     similarity_loss,
 )
 from sgrn.methods.losses import binary_codes, code_similarity, half_binary_loss
-from sgrn.hparams import TABLES, neighbour_count, resolve_method_params
 
 # --------------------------------------------------------------------------- references
 # Written from method.md section 9 with loops over lists, sharing no code with sgrn.

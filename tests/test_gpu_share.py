@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 SEEDS = [0, 1, 2, 3, 4]
 
 
-EVENT = re.compile(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    jobid: (\d+)$|^Finished jobid: (\d+) \(Rule: (\w+)\)", re.M)
+EVENT = re.compile(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    jobid: (\d+)$"
+                   r"|^Finished jobid: (\d+) \(Rule: (\w+)\)", re.M)
 
 
 def most_at_once(output: str, rule: str) -> int:

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from sgrn.graphs import cosine_graph, signed
-from sgrn.methods import CCAITQ, DGCPN, DJSRH, FAMILIES, JDSH, SGRN, build_method
 from sgrn.hparams import TABLES, known_families, resolve_method_params
+from sgrn.methods import CCAITQ, DGCPN, DJSRH, FAMILIES, JDSH, SGRN, build_method
 
 M, BITS = 16, 12
 DEGENERATE = dict(knn=False, gate=False, omega=0.0, epsilon=0.0, xi=0.0)

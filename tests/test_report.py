@@ -89,7 +89,8 @@ def test_precision_at_k_is_plotted_in_numeric_order_of_k(tmp_path):
 
 
 def test_missing_evaluation_is_named(tmp_path):
-    with pytest.raises(DataError, match=r"demo/sgrn/c0/b16/s0.json: evaluation of demo/sgrn/c0/16 bits/seed 0 not found"):
+    missing = r"demo/sgrn/c0/b16/s0.json: evaluation of demo/sgrn/c0/16 bits/seed 0 not found"
+    with pytest.raises(DataError, match=missing):
         load_runs(tmp_path, PARAMS)
 
 

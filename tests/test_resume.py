@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 
 def train_cmd(project, params, out):
     return [str(BIN / "python"), "scripts/train.py", "--params", str(params), "--dataset", "demo",
-            "--method", "sgrn", "--config", "0", "--bits", "16", "--seed", "3", "--features", "results/demo/features.h5",
+            "--method", "sgrn", "--config", "0", "--bits", "16", "--seed", "3",
+            "--features", "results/demo/features.h5",
             "--out", str(out / "model.pt"), "--live", str(out / "live")]
 
 

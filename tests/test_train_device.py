@@ -7,13 +7,14 @@ import copy
 import pytest
 import torch
 import yaml
+from test_train import feats  # noqa: F401  (fixture)
 
 import sgrn.cudagraph_step
 from sgrn.device import DeviceError, pick_device, use_cuda_graphs
 from sgrn.hparams import resolve_method_params
 from sgrn.train import TrainConfig, train
-from test_train import feats  # noqa: F401  (fixture)
-from workflow_utils import BIN, REPO, run as run_cmd
+from workflow_utils import BIN, REPO
+from workflow_utils import run as run_cmd
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

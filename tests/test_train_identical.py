@@ -12,14 +12,14 @@ import copy
 import numpy as np
 import pytest
 import torch
+from test_train import feats  # noqa: F401  (fixture)
 
 from sgrn.hparams import resolve_method_params
 from sgrn.nets import ImageHashNet, TextHashNet, alpha_at
 from sgrn.train import TargetSource, TrainConfig, train
-from test_train import feats  # noqa: F401  (fixture)
 
 
-def reference_train(feats, family, hyper, bits, seed, cfg):
+def reference_train(feats, family, hyper, bits, seed, cfg):  # noqa: F811
     """(image state, text state, per-epoch records) of the plain per-step-sync loop."""
     torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(seed)

@@ -20,11 +20,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from sgrn.graphs import EPS, TIE_TOL, kth_largest, signed
-from sgrn.methods.losses import code_similarity, half_binary_loss
-from sgrn.methods.base import Method
 from sgrn.hparams import neighbour_count
-
-
+from sgrn.methods.base import Method
+from sgrn.methods.losses import code_similarity, half_binary_loss
 
 # --------------------------------------------------------------------------- graph
 

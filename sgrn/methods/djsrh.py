@@ -16,7 +16,6 @@ from sgrn.methods.base import Method
 from sgrn.methods.losses import code_similarity
 
 
-
 class DJSRH(Method):
     """DJSRH's target S = mu S_J and its loss for one batch."""
 

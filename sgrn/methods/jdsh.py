@@ -17,7 +17,6 @@ from sgrn.methods.base import Method
 from sgrn.methods.losses import code_similarity
 
 
-
 def joint_modal(s_i: Tensor, s_t: Tensor, a: float, b: float, l: float) -> Tensor:
     """S~ = a S_I + b S_T + l (S_high + S_high^T) / 2, S_high = norm(S_I) norm(S_T)^T."""
     s_high = F.normalize(s_i, dim=1, eps=EPS) @ F.normalize(s_t, dim=1, eps=EPS).T
