@@ -140,6 +140,8 @@ class Dataset:
         from sgrn.h5 import IncompleteFileError, open_complete
 
         self.features_path, self.pairs_path, self.root = features, pairs, root
+        self._kept = False  # keep_descriptions() was called
+        self._tags = self._paths = None
         try:
             with open_complete(features, expect_step="extract") as f:
                 self.feature_attrs = {k: _attr(v) for k, v in f.attrs.items()}
@@ -176,21 +178,44 @@ class Dataset:
             x = (x - mean) / std
         return x.astype(np.float32)
 
+    def keep_descriptions(self, block: int = 8192) -> None:
+        """Read the tags (as lists of vocabulary indices, a few MB even at NUS-WIDE size) and
+        image paths of every pair once and keep them, so that describe() reads no file: for a
+        program that answers many queries (``sgrn serve``)."""
+        from scipy.sparse import csr_matrix, vstack
+
+        from sgrn.h5 import open_complete
+
+        with open_complete(self.pairs_path, expect_step="prepare") as p:
+            text = p["text"]
+            if self.vocab:
+                self._tags = vstack([csr_matrix(text[s:s + block]) for s in range(0, len(text), block)],
+                                    format="csr")
+            self._paths = _strings(p["image_paths"][()]) if "image_paths" in p else None
+        self._kept = True
+
     def describe(self, rows: list[int]) -> dict[int, dict]:
-        """Image path and tags of the given pairs, read from pairs.h5 for those rows only."""
+        """Image path and tags of the given pairs, read from pairs.h5 for those rows only (or
+        taken from what keep_descriptions() kept)."""
         from sgrn.h5 import open_complete
 
         wanted = sorted(set(rows))
-        with open_complete(self.pairs_path, expect_step="prepare") as p:
-            text = p["text"][wanted] if wanted else np.zeros((0, len(self.vocab)))
-            paths = _strings(p["image_paths"][wanted]) if "image_paths" in p and wanted else None
+        if self._kept:
+            tags = ([self._tags.indices[self._tags.indptr[r]:self._tags.indptr[r + 1]] for r in wanted]
+                    if self._tags is not None else [()] * len(wanted))
+            paths = [self._paths[r] for r in wanted] if self._paths is not None else None
+        else:
+            with open_complete(self.pairs_path, expect_step="prepare") as p:
+                text = p["text"][wanted] if wanted and self.vocab else None
+                tags = [np.flatnonzero(t) for t in text] if text is not None else [()] * len(wanted)
+                paths = _strings(p["image_paths"][wanted]) if "image_paths" in p and wanted else None
         root = self.image_root
         out = {}
         for i, row in enumerate(wanted):
             image = paths[i] if paths is not None else None
             out[row] = {"image": image,
                         "image_file": str(root / image) if root and image else None,
-                        "tags": [self.vocab[j] for j in np.flatnonzero(text[i])] if self.vocab else []}
+                        "tags": [self.vocab[j] for j in tags[i]]}
         return out
 
 

@@ -286,3 +286,15 @@ def test_a_dataset_without_pixels_shows_placeholders(project, tmp_path, demo_ima
             page = c.post("/", data={**SGRN, "kind": "image"}, files={"image": ("a.jpg", f, "image/jpeg")})
         assert page.status_code == 400 and "image features were imported" in error_of(page.text)
         assert c.get(f"/image/demo/{demo_image.name}").status_code == 404
+
+
+def test_kept_descriptions_equal_those_read_per_query(project):
+    """The page keeps every pair's tags and image path in memory; sgrn search reads its rows."""
+    from sgrn.search import open_run
+
+    run = open_run(project / "results/demo/sgrn/b16/s0")
+    rows = [0, 5, 17, int(run.index.ids[-1])]
+    read = run.data.describe(rows)
+    run.data.keep_descriptions(block=7)   # blocks that do not divide the pairs
+    assert run.data.describe(rows) == read and run.data.describe([]) == {}
+    assert all(read[r]["tags"] and read[r]["image"] for r in rows)

@@ -71,6 +71,7 @@ class ServedRun:
 
 def open_served(root: Path, key: RunKey) -> ServedRun:
     run = open_run(root / key.folder, root=root)
+    run.data.keep_descriptions()  # tags and image paths in memory: no file read per query
     with h5py.File(run.index.path, "r") as f:
         if "query" not in f:
             raise SearchError(f"{run.index.path}: no 'query' group (test-split queries)")
