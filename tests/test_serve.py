@@ -106,6 +106,12 @@ def test_tag_query_equals_sgrn_search(client, project, capsys):
     assert "T\u2192I" in page.text
 
 
+def test_what_was_typed_is_shown_as_text(client):
+    page = client.get("/", params={**SGRN, "kind": "tags", "tags": "red <script>alert(1)</script>"})
+    assert page.status_code == 200, error_of(page.text)
+    assert "<script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
 def test_image_upload_equals_sgrn_search(client, project, demo_image, capsys):
     with demo_image.open("rb") as f:
         page = client.post("/", data={**SGRN, "kind": "image", "k": "5"},

@@ -43,18 +43,25 @@ class DatasetImages:
 
 
 class ImageFolders:
-    """DatasetImages per dataset name, read once; only datasets that have runs are asked for."""
+    """DatasetImages per dataset name, read again when its pairs.h5 changes; only datasets
+    that have runs are asked for."""
 
     def __init__(self, root: Path):
         self.root = root
         self._lock = threading.Lock()
-        self._datasets: dict[str, DatasetImages] = {}
+        self._datasets: dict[str, tuple[tuple, DatasetImages]] = {}
 
     def get(self, dataset: str) -> DatasetImages:
+        pairs = self.root / "resources" / dataset / "pairs.h5"
+        try:
+            stamp = (pairs.stat().st_mtime_ns, pairs.stat().st_size)
+        except OSError:
+            stamp = None
         with self._lock:
-            if dataset not in self._datasets:
-                self._datasets[dataset] = DatasetImages(self.root, dataset)
-            return self._datasets[dataset]
+            cached = self._datasets.get(dataset)
+            if cached is None or cached[0] != stamp:
+                self._datasets[dataset] = (stamp, DatasetImages(self.root, dataset))
+            return self._datasets[dataset][1]
 
 
 def report_plots(root: Path) -> list[str]:
