@@ -136,22 +136,23 @@ def set_text(driver, name: str, value: str) -> None:
 
 
 def submit(driver, button: str) -> None:
+    """Press a button of the form and wait for the answer page."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ready
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("window.sgrnOldPage = true")  # gone once the next page is there
     driver.find_element(By.ID, button).click()
-    WebDriverWait(driver, 60).until(ready.staleness_of(old))
     loaded(driver)
 
 
 def loaded(driver) -> None:
-    """Wait until the page and all its images have loaded."""
+    """Wait until a new page and all its images have loaded."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, 60).until(lambda d: d.execute_script(
-        "return document.readyState == 'complete' && [...document.images].every(i => i.complete)"))
+    # while the page changes, Chrome may answer a script with an error: ask again
+    WebDriverWait(driver, 60, ignored_exceptions=(WebDriverException,)).until(lambda d: d.execute_script(
+        "return !window.sgrnOldPage && document.readyState == 'complete'"
+        " && [...document.images].every(i => i.complete)"))
 
 
 def columns(driver) -> dict[str, list[tuple[int, int]]]:
