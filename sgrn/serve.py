@@ -38,6 +38,9 @@ def bind(port: int) -> socket.socket:
     except OSError as err:
         sock.close()
         raise ValueError(f"--port {port}: cannot listen on {HOST}:{port} ({err.strerror})") from None
+    # listening before the address is printed: a browser that comes at once waits in the
+    # backlog until uvicorn accepts, instead of being refused
+    sock.listen(128)
     return sock
 
 
