@@ -2,6 +2,7 @@
 
     sgrn search --run results/demo/sgrn/b64/s0 --tags "red circle" -k 5
     sgrn search --run results/demo/sgrn/b64/s0 --image photo.jpg --json
+    sgrn serve                  # the retrieval browser on http://127.0.0.1:PORT/
 
 The workflow steps themselves are the scripts in scripts/ (run by Snakemake or DVC).
 """
@@ -12,11 +13,12 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from sgrn import search
+    from sgrn import search, serve
 
     parser = argparse.ArgumentParser(prog="sgrn", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     search.add_parser(commands)
+    serve.add_parser(commands)
     return parser
 
 

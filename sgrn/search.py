@@ -137,6 +137,8 @@ class Dataset:
         from sgrn.h5 import IncompleteFileError, open_complete
 
         self.features_path, self.pairs_path, self.root = features, pairs, root
+        self._kept = False  # keep_descriptions() was called
+        self._tags = self._paths = None
         try:
             with open_complete(features, expect_step="extract") as f:
                 self.feature_attrs = {k: _attr(v) for k, v in f.attrs.items()}
@@ -145,7 +147,8 @@ class Dataset:
                               ("image_mean", "image_std", "text_mean", "text_std") if name in f}
             with open_complete(pairs, expect_step="prepare") as p:
                 self.pairs_attrs = {k: _attr(v) for k, v in p.attrs.items()}
-                self.vocab = _strings(p["vocab"][()])
+                # imported (.mat) text features have no tag names
+                self.vocab = _strings(p["vocab"][()]) if "vocab" in p else []
         except IncompleteFileError as err:
             raise SearchError(str(err)) from None
         for name, attrs in (("features", self.feature_attrs), ("pairs", self.pairs_attrs)):
@@ -153,6 +156,14 @@ class Dataset:
                 path = features if name == "features" else pairs
                 raise SearchError(f"{path}: dataset {attrs.get('dataset')!r}, but the index "
                                   f"{index.path} is of dataset {index.dataset!r}")
+
+    @property
+    def image_root(self) -> Path | None:
+        """The folder the dataset's image paths are relative to; None without images."""
+        root = self.pairs_attrs.get("image_root")
+        if not root:
+            return None
+        return Path(root) if Path(root).is_absolute() else self.root / root
 
     def standardise(self, x: np.ndarray, modality: str) -> np.ndarray:
         """Map a raw feature row the way extract mapped the dataset's (z-score when recorded)."""
@@ -164,59 +175,150 @@ class Dataset:
             x = (x - mean) / std
         return x.astype(np.float32)
 
+    def keep_descriptions(self, block: int = 8192) -> None:
+        """Read the tags (as lists of vocabulary indices, a few MB even at NUS-WIDE size) and
+        image paths of every pair once and keep them, so that describe() reads no file: for a
+        program that answers many queries (``sgrn serve``)."""
+        from scipy.sparse import csr_matrix, vstack
+
+        from sgrn.h5 import open_complete
+
+        with open_complete(self.pairs_path, expect_step="prepare") as p:
+            text = p["text"]
+            if self.vocab:
+                self._tags = vstack([csr_matrix(text[s:s + block]) for s in range(0, len(text), block)],
+                                    format="csr")
+            self._paths = _strings(p["image_paths"][()]) if "image_paths" in p else None
+        self._kept = True
+
     def describe(self, rows: list[int]) -> dict[int, dict]:
-        """Image path and tags of the given pairs, read from pairs.h5 for those rows only."""
+        """Image path and tags of the given pairs, read from pairs.h5 for those rows only (or
+        taken from what keep_descriptions() kept)."""
         from sgrn.h5 import open_complete
 
         wanted = sorted(set(rows))
-        with open_complete(self.pairs_path, expect_step="prepare") as p:
-            text = p["text"][wanted] if wanted else np.zeros((0, len(self.vocab)))
-            paths = _strings(p["image_paths"][wanted]) if "image_paths" in p and wanted else None
-        root = self.pairs_attrs.get("image_root")
-        if root:
-            root = Path(root) if Path(root).is_absolute() else self.root / root
+        if self._kept:
+            tags = ([self._tags.indices[self._tags.indptr[r]:self._tags.indptr[r + 1]] for r in wanted]
+                    if self._tags is not None else [()] * len(wanted))
+            paths = [self._paths[r] for r in wanted] if self._paths is not None else None
+        else:
+            with open_complete(self.pairs_path, expect_step="prepare") as p:
+                text = p["text"][wanted] if wanted and self.vocab else None
+                tags = [np.flatnonzero(t) for t in text] if text is not None else [()] * len(wanted)
+                paths = _strings(p["image_paths"][wanted]) if "image_paths" in p and wanted else None
+        root = self.image_root
         out = {}
         for i, row in enumerate(wanted):
             image = paths[i] if paths is not None else None
             out[row] = {"image": image,
                         "image_file": str(root / image) if root and image else None,
-                        "tags": [self.vocab[j] for j in np.flatnonzero(text[i])]}
+                        "tags": [self.vocab[j] for j in tags[i]]}
         return out
 
 
-def _image_feature(path: Path, data: Dataset, threads: int) -> np.ndarray:
-    """The raw image feature of one image file, by the backbone that made the dataset's."""
-    import torch
-
-    from sgrn.data.errors import DataError
+def _backbone(data: Dataset):
+    """The backbone that made the dataset's image features, refused for imported features."""
     from sgrn.features.backbones import get_backbone
-    from sgrn.features.extract import extract_to
-    from sgrn.features.images import ImageFiles
 
     attrs = data.feature_attrs
     if attrs.get("image_source", "files") == "mat" or str(attrs.get("backbone", "")).startswith("none"):
         raise SearchError(f"{data.features_path}: image features were imported, not extracted: "
                           "there is no backbone to embed a new image; query with --tags")
     try:
-        backbone = get_backbone(str(attrs.get("backbone", "alexnet")))
+        return get_backbone(str(attrs.get("backbone", "alexnet")))
     except ValueError as err:
         raise SearchError(f"{data.features_path}: {err}") from None
-    weights = str(attrs.get("weights", "random"))
-    if weights == "file":
-        weights = str(attrs.get("weights_path", ""))
-    try:
-        seed = int(attrs.get("weights_seed", 0))
-    except (TypeError, ValueError):
-        seed = 0
+
+
+@dataclass
+class Run:
+    """A run opened for searching: its index, its dataset's files and (unless only codes are
+    searched) its checkpoint. The hash nets and the image backbone are built at their first
+    use and kept, so that a program answering many queries (``sgrn serve``) builds them once."""
+
+    index: Index
+    data: Dataset
+    ckpt: dict | None
+    _nets: tuple | None = field(default=None, repr=False)
+    _image_model: object = field(default=None, repr=False)
+
+    def net(self, modality: str):
+        """The run's hash net of one modality (eval mode, CPU)."""
+        import torch
+
+        from sgrn.train import load_nets
+
+        if self.ckpt is None:
+            raise SearchError(f"{self.index.path}: opened without its model; only codes can be searched")
+        if self._nets is None:
+            self._nets = load_nets(self.ckpt, torch.device("cpu"))
+        return self._nets[0] if modality == "image" else self._nets[1]
+
+    def image_model(self):
+        """The backbone network with the weights recorded in features.h5."""
+        from sgrn.data.errors import DataError
+
+        if self._image_model is None:
+            attrs = self.data.feature_attrs
+            weights = str(attrs.get("weights", "random"))
+            if weights == "file":
+                weights = str(attrs.get("weights_path", ""))
+            try:
+                seed = int(attrs.get("weights_seed", 0))
+            except (TypeError, ValueError):
+                seed = 0
+            try:
+                self._image_model, _ = _backbone(self.data).load(weights, seed)
+            except (DataError, FileNotFoundError) as err:
+                raise SearchError(str(err)) from None
+        return self._image_model
+
+
+def open_run(run_dir: str | Path | None = None, *, index: str | Path | None = None,
+             model: str | Path | None = None, features: str | Path | None = None,
+             pairs: str | Path | None = None, root: str | Path | None = None,
+             with_model: bool = True) -> Run:
+    """Open a run for searching: the index, then (``with_model``) the checkpoint, which must
+    fit the index, then the dataset's features.h5 and pairs.h5. Paths not given are found
+    from the run folder and the project folder above it."""
+    run_dir = Path(run_dir) if run_dir else None
+    if run_dir is not None and not run_dir.is_dir():
+        raise SearchError(f"{run_dir}: run folder not found (expected "
+                          "results/{dataset}/{method}/b{bits}/s{seed})")
+    index_path = Path(index) if index else (run_dir / "codes.h5" if run_dir else None)
+    if index_path is None:
+        raise SearchError("give the run folder (--run) or the index (--index codes.h5)")
+    idx = load_index(index_path)
+    ckpt = None
+    if with_model:  # the model must fit the index before anything else is read
+        model_path = Path(model) if model else (run_dir / "model.pt" if run_dir else None)
+        if model_path is None:
+            raise SearchError("give the run folder (--run) or the model (--model model.pt)")
+        ckpt = load_model(model_path, idx)
+    root = Path(root) if root else _project_root(index_path)
+    features = Path(features) if features else root / "results" / idx.dataset / "features.h5"
+    pairs = Path(pairs) if pairs else root / "resources" / idx.dataset / "pairs.h5"
+    return Run(idx, Dataset(features, pairs, root, idx), ckpt)
+
+
+def _image_feature(path: Path, run: Run, threads: int) -> np.ndarray:
+    """The raw image feature of one image file, by the backbone that made the dataset's."""
+    import torch
+
+    from sgrn.data.errors import DataError
+    from sgrn.features.extract import extract_to
+    from sgrn.features.images import ImageFiles
+
+    data = run.data
+    backbone = _backbone(data)
     images = ImageFiles(path.parent, [path.name], backbone.size, backbone.mean, backbone.std)
     _, problem = images[0]  # decoded here first, for a message about the query file
     if problem:
         raise SearchError(f"--image {path}: {problem.split(' image of row 1 ', 1)[-1]}")
     torch.set_num_threads(threads)
     try:
-        model, _ = backbone.load(weights, seed)
         out = np.zeros((1, backbone.dim), dtype=np.float32)
-        extract_to(out, images, model, 1, 0, torch.device("cpu"))
+        extract_to(out, images, run.image_model(), 1, 0, torch.device("cpu"))
     except (DataError, FileNotFoundError) as err:
         raise SearchError(str(err)) from None
     if out.shape[1] != data.dims["image"]:
@@ -225,7 +327,7 @@ def _image_feature(path: Path, data: Dataset, threads: int) -> np.ndarray:
     return out
 
 
-def encode_query(ckpt: dict, modality: str, feature: np.ndarray, threads: int) -> np.ndarray:
+def encode_query(run: Run, modality: str, feature: np.ndarray, threads: int) -> np.ndarray:
     """Packed code (1, c/8) of one feature row through the run's hash network."""
     import torch
 
@@ -234,13 +336,11 @@ def encode_query(ckpt: dict, modality: str, feature: np.ndarray, threads: int) -
     from sgrn.nets import encode
 
     torch.set_num_threads(threads)
-    dims = ckpt.get("dims", {})
+    dims = run.ckpt.get("dims", {}) if run.ckpt else {}
     if dims.get(modality) != feature.shape[1]:
         raise SearchError(f"the model's {modality} net takes {dims.get(modality)}-d features, "
                           f"the dataset's are {feature.shape[1]}-d")
-    img_net, txt_net = load_nets(ckpt, torch.device("cpu"))
-    net = img_net if modality == "image" else txt_net
-    h = encode(net, torch.from_numpy(np.ascontiguousarray(feature, dtype=np.float32)))
+    h = encode(run.net(modality), torch.from_numpy(np.ascontiguousarray(feature, dtype=np.float32)))
     return pack_codes(binarize(h.numpy()))
 
 
@@ -253,69 +353,62 @@ class Query:
     ignored: list[str] = field(default_factory=list)  # tags not in it
 
 
-def run_search(args: argparse.Namespace) -> dict:
-    """Resolve the run, encode the query, search; returns the result as a JSON-able dict."""
-    threads = check_threads(args.threads)
-    run_dir = Path(args.run) if args.run else None
-    if run_dir is not None and not run_dir.is_dir():
-        raise SearchError(f"{run_dir}: run folder not found (expected "
-                          "results/{dataset}/{method}/b{bits}/s{seed})")
-    index_path = Path(args.index) if args.index else (run_dir / "codes.h5" if run_dir else None)
-    if index_path is None:
-        raise SearchError("give the run folder (--run) or the index (--index codes.h5)")
-    index = load_index(index_path)
-    if isinstance(args.k, bool) or args.k < 1:
-        raise SearchError(f"-k must be a positive integer, got {args.k}")
-
-    ckpt = None
-    if args.code is None:  # the model must fit the index before anything else is read
-        model_path = Path(args.model) if args.model else (run_dir / "model.pt" if run_dir else None)
-        if model_path is None:
-            raise SearchError("give the run folder (--run) or the model (--model model.pt)")
-        ckpt = load_model(model_path, index)
-
-    root = Path(args.root) if args.root else _project_root(index_path)
-    features = Path(args.features) if args.features else root / "results" / index.dataset / "features.h5"
-    pairs = Path(args.pairs) if args.pairs else root / "resources" / index.dataset / "pairs.h5"
-    data = Dataset(features, pairs, root, index)
-
-    if args.code is not None:
-        if args.target is None:
+def make_query(run: Run, *, image: str | None = None, tags: str | None = None,
+               code: str | None = None, target: str | None = None,
+               threads: int | None = None) -> tuple[Query, np.ndarray]:
+    """The query and its packed code (1, c/8): an image file or a tag string encoded by the
+    run's nets, or a code given in hex (which needs ``target``)."""
+    threads = check_threads(threads)
+    data = run.data
+    if code is not None:
+        if target is None:
             raise SearchError("--code needs --target image or --target text: the modality of the "
                               "database codes to search")
-        query = Query("code", args.code, None)
-        code = parse_code(args.code, index.bits)
+        return Query("code", code, None), parse_code(code, run.index.bits)
+    if image is not None:
+        query = Query("image", image, "image")
+        if not image.strip():
+            raise SearchError("empty query: --image names no file")
+        path = Path(image)
+        if not path.is_file():
+            raise SearchError(f"{path}: image file not found")
+        feature = data.standardise(_image_feature(path, run, threads), "image")
     else:
-        if args.image is not None:
-            query = Query("image", args.image, "image")
-            if not args.image.strip():
-                raise SearchError("empty query: --image names no file")
-            path = Path(args.image)
-            if not path.is_file():
-                raise SearchError(f"{path}: image file not found")
-            feature = data.standardise(_image_feature(path, data, threads), "image")
-        else:
-            tags = parse_tags(args.tags)
-            if not tags:
-                raise SearchError("empty query: --tags has no tag")
-            known = set(data.vocab)
-            used = [t for t in dict.fromkeys(tags) if t in known]
-            ignored = [t for t in dict.fromkeys(tags) if t not in known]
-            if not used:
-                examples = ", ".join(data.vocab[:8])
-                raise SearchError(f"--tags: none of {', '.join(ignored)} is in the vocabulary of "
-                                  f"{index.dataset} ({len(data.vocab)} tags, e.g. {examples})")
-            query = Query("tags", args.tags, "text", used, ignored)
-            bow = np.zeros((1, len(data.vocab)), dtype=np.float32)
-            bow[0, [data.vocab.index(t) for t in used]] = 1
-            feature = data.standardise(bow, "text")
-        code = encode_query(ckpt, query.modality, feature, threads)
+        words = parse_tags(tags or "")
+        if not words:
+            raise SearchError("empty query: --tags has no tag")
+        if not data.vocab:
+            raise SearchError(f"{data.pairs_path}: dataset {run.index.dataset} has no tag vocabulary "
+                              "(imported text features): query with an image or a code")
+        known = set(data.vocab)
+        used = [t for t in dict.fromkeys(words) if t in known]
+        ignored = [t for t in dict.fromkeys(words) if t not in known]
+        if not used:
+            examples = ", ".join(data.vocab[:8])
+            raise SearchError(f"--tags: none of {', '.join(ignored)} is in the vocabulary of "
+                              f"{run.index.dataset} ({len(data.vocab)} tags, e.g. {examples})")
+        query = Query("tags", tags, "text", used, ignored)
+        bow = np.zeros((1, len(data.vocab)), dtype=np.float32)
+        bow[0, [data.vocab.index(t) for t in used]] = 1
+        feature = data.standardise(bow, "text")
+    return query, encode_query(run, query.modality, feature, threads)
 
-    target = args.target or ("text" if query.modality == "image" else "image")
-    idx, dist = hamming_topk(word_planes(code, index.bits), index.codes[target], args.k,
+
+def search(run: Run, query: Query, code: np.ndarray, k: int, target: str | None = None,
+           threads: int | None = None) -> dict:
+    """The top ``k`` database items of ``target`` (default: the other modality) for a packed
+    query code, ranked by (Hamming distance, database index); a JSON-able dict."""
+    threads = check_threads(threads)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise SearchError(f"-k must be a positive integer, got {k}")
+    index = run.index
+    target = target or ("text" if query.modality == "image" else "image")
+    if target not in MODALITIES:
+        raise SearchError(f"--target must be one of {', '.join(MODALITIES)}, got {target!r}")
+    idx, dist = hamming_topk(word_planes(code, index.bits), index.codes[target], int(k),
                              threads=threads)
     rows = [int(index.ids[j]) for j in idx[0]]
-    info = data.describe(rows)
+    info = run.data.describe(rows)
     results = [{"rank": rank, "id": row, "distance": int(d), **info[row]}
                for rank, (row, d) in enumerate(zip(rows, dist[0]), start=1)]
     return {
@@ -329,6 +422,18 @@ def run_search(args: argparse.Namespace) -> dict:
         "ties": "stable (by database index)",
         "results": results,
     }
+
+
+def run_search(args: argparse.Namespace) -> dict:
+    """Resolve the run, encode the query, search; returns the result as a JSON-able dict."""
+    threads = check_threads(args.threads)
+    if isinstance(args.k, bool) or args.k < 1:
+        raise SearchError(f"-k must be a positive integer, got {args.k}")
+    run = open_run(args.run, index=args.index, model=args.model, features=args.features,
+                   pairs=args.pairs, root=args.root, with_model=args.code is None)
+    query, code = make_query(run, image=args.image, tags=args.tags, code=args.code,
+                             target=args.target, threads=threads)
+    return search(run, query, code, args.k, args.target, threads)
 
 
 def _project_root(index_path: Path) -> Path:

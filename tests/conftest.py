@@ -1,6 +1,7 @@
 """Shared fixtures: one tiny demo run through Snakemake, and a small graph with ties."""
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -10,13 +11,26 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import torch  # noqa: E402
 
-from workflow_utils import BIN, run, tiny_copy  # noqa: E402
+from workflow_utils import BIN, read_params, run, tiny_copy, write_params  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def smk_project(tmp_path_factory):
     """A tiny demo (300 pairs, 2 epochs, 16 bits, SGRN) run by `snakemake --cores 2`."""
     root = tiny_copy(tmp_path_factory.mktemp("smk"), git=True)
+    run([str(BIN / "snakemake"), "--cores", "2"], root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def two_method_project(smk_project, tmp_path_factory):
+    """The tiny demo with DJSRH beside SGRN: a copy of `smk_project` in which Snakemake trains
+    only the new method and redoes the report (two runs to compare side by side)."""
+    root = tmp_path_factory.mktemp("two_methods") / "project"
+    shutil.copytree(smk_project, root, symlinks=True)
+    params = read_params(root)
+    params["methods"] = ["sgrn", "djsrh"]
+    write_params(root, params)
     run([str(BIN / "snakemake"), "--cores", "2"], root)
     return root
 

@@ -1,0 +1,107 @@
+"""The trained runs under results/ and a cache of the ones opened for searching.
+
+A run is ``results/{dataset}/{method}/b{bits}/s{seed}`` with ``model.pt`` and ``codes.h5``.
+Opening one (index, checkpoint, dataset files, the query side of codes.h5) takes a moment;
+it is done at its first query and kept until its files change.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from sgrn.search import MODALITIES, Run, SearchError, open_run
+
+_BITS = re.compile(r"^b(\d+)$")
+_SEED = re.compile(r"^s(\d+)$")
+
+
+@dataclass(frozen=True, order=True)
+class RunKey:
+    dataset: str
+    method: str
+    bits: int
+    seed: int
+
+    @property
+    def folder(self) -> Path:
+        """The run folder, relative to the project root."""
+        return Path("results", self.dataset, self.method, f"b{self.bits}", f"s{self.seed}")
+
+    def __str__(self) -> str:
+        return f"{self.dataset}/{self.method}/b{self.bits}/s{self.seed}"
+
+
+def find_runs(root: Path) -> list[RunKey]:
+    """Every run folder under ROOT/results holding both model.pt and codes.h5, sorted."""
+    runs = []
+    for codes in (root / "results").glob("*/*/b*/s*/codes.h5"):
+        run_dir = codes.parent
+        bits, seed = _BITS.match(run_dir.parent.name), _SEED.match(run_dir.name)
+        if bits and seed and (run_dir / "model.pt").is_file():
+            runs.append(RunKey(run_dir.parent.parent.parent.name, run_dir.parent.parent.name,
+                               int(bits.group(1)), int(seed.group(1))))
+    return sorted(runs)
+
+
+@dataclass
+class ServedRun:
+    """An opened run, with the test-split queries and the labels of both sides."""
+
+    key: RunKey
+    run: Run
+    query_codes: dict[str, np.ndarray]   # packed codes of the test queries, per modality
+    query_rows: np.ndarray               # row of each test query in pairs.h5
+    query_labels: np.ndarray             # (queries, labels) 0/1
+    database_labels: np.ndarray          # (database, labels) 0/1, in index order
+
+    @property
+    def n_queries(self) -> int:
+        return len(self.query_rows)
+
+    def labels_of(self, rows: list[int]) -> np.ndarray:
+        """Labels of database items given by their rows in pairs.h5."""
+        pos = np.searchsorted(self.run.index.ids, rows)
+        return self.database_labels[pos]
+
+
+def open_served(root: Path, key: RunKey) -> ServedRun:
+    run = open_run(root / key.folder, root=root)
+    run.data.keep_descriptions()  # tags and image paths in memory: no file read per query
+    with h5py.File(run.index.path, "r") as f:
+        if "query" not in f:
+            raise SearchError(f"{run.index.path}: no 'query' group (test-split queries)")
+        query = f["query"]
+        codes = {m: query[m][()] for m in MODALITIES}
+        rows = query["index"][()].astype(np.int64)
+        labels = query["labels"][()]
+        database_labels = f["database/labels"][()]
+    if not np.all(np.diff(run.index.ids) > 0):
+        raise SearchError(f"{run.index.path}: database/index is not in ascending order")
+    return ServedRun(key, run, codes, rows, labels, database_labels)
+
+
+class RunCache:
+    """Opened runs by key; a run is opened again when its model.pt or codes.h5 changed."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._lock = threading.Lock()
+        self._runs: dict[RunKey, tuple[tuple, ServedRun]] = {}
+
+    def _stamp(self, key: RunKey) -> tuple:
+        folder = self.root / key.folder
+        return tuple((p.stat().st_mtime_ns, p.stat().st_size)
+                     for p in (folder / "model.pt", folder / "codes.h5"))
+
+    def get(self, key: RunKey) -> ServedRun:
+        with self._lock:
+            stamp = self._stamp(key)
+            cached = self._runs.get(key)
+            if cached is None or cached[0] != stamp:
+                self._runs[key] = (stamp, open_served(self.root, key))
+            return self._runs[key][1]
