@@ -45,7 +45,7 @@ from _bench import cpu_line, thread_env, run_worker
 from bench_memory import BITS, DATASET, METHOD, REPO, SEED, commands, write_mat
 
 N_QUERY, N_TRAIN, D_TEXT, N_LABELS, K = 100, 2000, 1386, 24, 10
-RUN = f"results/{DATASET}/{METHOD}/b{BITS}/s{SEED}"
+RUN = f"results/{DATASET}/{METHOD}/c0/b{BITS}/s{SEED}"
 TAGS = "tag0007 tag0321 tag1000"
 
 
@@ -100,7 +100,7 @@ def worker_page(args) -> dict:
     item, item_times = timed(lambda: client.get("/", params={**form, "kind": "item", "item": "7"}),
                              args.repeat)
     assert item.status_code == 200
-    run = client.app.state.browser.cache.get(RunKey(DATASET, METHOD, BITS, SEED)).run
+    run = client.app.state.browser.cache.get(RunKey(DATASET, METHOD, 0, BITS, SEED)).run
     _, lib_times = timed(lambda: search(run, *make_query(run, tags=TAGS, threads=args.threads), K,
                                         threads=args.threads), args.repeat)
     return {"first": opening, "tags": times, "item": item_times, "library": lib_times,

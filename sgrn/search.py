@@ -1,7 +1,7 @@
 """Search with a trained run: encode a query (an image file, a tag string or a code) and
 rank the run's database codes by Hamming distance.
 
-A run is the folder ``results/{dataset}/{method}/b{bits}/s{seed}`` holding ``model.pt``
+A run is the folder ``results/{dataset}/{method}/c{config}/b{bits}/s{seed}`` holding ``model.pt``
 and ``codes.h5`` (the index: packed database codes of both modalities); the dataset's
 ``features.h5`` (how image features were made and standardised) and ``pairs.h5`` (tag
 vocabulary, image paths) are found beside it in the project, or given. The command line
@@ -284,7 +284,7 @@ def open_run(run_dir: str | Path | None = None, *, index: str | Path | None = No
     run_dir = Path(run_dir) if run_dir else None
     if run_dir is not None and not run_dir.is_dir():
         raise SearchError(f"{run_dir}: run folder not found (expected "
-                          "results/{dataset}/{method}/b{bits}/s{seed})")
+                          "results/{dataset}/{method}/c{config}/b{bits}/s{seed})")
     index_path = Path(index) if index else (run_dir / "codes.h5" if run_dir else None)
     if index_path is None:
         raise SearchError("give the run folder (--run) or the index (--index codes.h5)")
@@ -437,10 +437,10 @@ def run_search(args: argparse.Namespace) -> dict:
 
 
 def _project_root(index_path: Path) -> Path:
-    """The project folder of results/{dataset}/{method}/b{bits}/s{seed}/codes.h5, else '.'."""
+    """The project folder of results/{dataset}/{method}/c{config}/b{bits}/s{seed}/codes.h5, else '.'."""
     parts = index_path.resolve().parents
-    if len(parts) > 5 and parts[4].name == "results":
-        return parts[5]
+    if len(parts) > 6 and parts[5].name == "results":
+        return parts[6]
     return Path(".")
 
 
@@ -470,7 +470,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Rank the database of a trained run by Hamming distance to a query: an image "
                     "file (searches the text codes: I->T), a tag string (searches the image codes: "
                     "T->I) or a packed code in hex. Ties are ordered by database index.")
-    p.add_argument("--run", help="run folder results/{dataset}/{method}/b{bits}/s{seed} "
+    p.add_argument("--run", help="run folder results/{dataset}/{method}/c{config}/b{bits}/s{seed} "
                                  "(holds model.pt and codes.h5)")
     q = p.add_mutually_exclusive_group(required=True)
     q.add_argument("--image", help="query image file (JPEG/PNG)")

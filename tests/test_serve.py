@@ -100,8 +100,8 @@ def test_tag_query_equals_sgrn_search(client, project, capsys):
     page = client.get("/", params={**SGRN, "kind": "tags", "tags": "red circle nosuchtag", "k": "7"})
     assert page.status_code == 200, error_of(page.text)
     cols = Results(page.text).columns
-    ref = cli(project, "demo/sgrn/b16/s0", capsys, "--tags", "red circle nosuchtag", "-k", "7")
-    assert list(cols) == ["demo/sgrn/b16/s0"] and shown(cols["demo/sgrn/b16/s0"]) == ranking(ref)
+    ref = cli(project, "demo/sgrn/c0/b16/s0", capsys, "--tags", "red circle nosuchtag", "-k", "7")
+    assert list(cols) == ["demo/sgrn/c0/b16/s0"] and shown(cols["demo/sgrn/c0/b16/s0"]) == ranking(ref)
     assert "nosuchtag" in page.text and ref["query"]["code"] in page.text
     assert "T\u2192I" in page.text
 
@@ -117,9 +117,9 @@ def test_image_upload_equals_sgrn_search(client, project, demo_image, capsys):
         page = client.post("/", data={**SGRN, "kind": "image", "k": "5"},
                            files={"image": ("photo.jpg", f, "image/jpeg")})
     assert page.status_code == 200, error_of(page.text)
-    ref = cli(project, "demo/sgrn/b16/s0", capsys, "--image", str(demo_image), "-k", "5")
+    ref = cli(project, "demo/sgrn/c0/b16/s0", capsys, "--image", str(demo_image), "-k", "5")
     assert ref["target"] == "text"
-    assert shown(Results(page.text).columns["demo/sgrn/b16/s0"]) == ranking(ref)
+    assert shown(Results(page.text).columns["demo/sgrn/c0/b16/s0"]) == ranking(ref)
     assert "data:image/jpeg;base64," in page.text  # the uploaded image is shown back
 
 
@@ -128,7 +128,7 @@ def test_side_by_side_comparison(client, project, capsys):
                                   "target": "text", "k": "6"})
     assert page.status_code == 200, error_of(page.text)
     cols = Results(page.text).columns
-    assert list(cols) == ["demo/sgrn/b16/s0", "demo/djsrh/b16/s0"]
+    assert list(cols) == ["demo/sgrn/c0/b16/s0", "demo/djsrh/c0/b16/s0"]
     for run, column in cols.items():
         ref = cli(project, run, capsys, "--tags", "blue, square", "--target", "text", "-k", "6")
         assert shown(column) == ranking(ref)
@@ -219,12 +219,12 @@ def test_bad_input_gets_a_message_and_a_4xx_and_changes_nothing(client, project,
         (dict(SGRN, kind="image"), ("notes.jpg", text_file), 415, "notes.jpg: not an image file"),
         (dict(SGRN, kind="image"), ("big.png", big), 413, "big.png: the image is over the upload limit of 0.191 MiB"),
         (dict(SGRN, method="nosuch", kind="tags", tags="red"), None, 404,
-         "unknown run demo/nosuch/b16/s0"),
-        (dict(SGRN, bits="64", kind="tags", tags="red"), None, 404, "unknown run demo/sgrn/b64/s0"),
+         "unknown run demo/nosuch/c0/b16/s0"),
+        (dict(SGRN, bits="64", kind="tags", tags="red"), None, 404, "unknown run demo/sgrn/c0/b64/s0"),
         (dict(SGRN, method_b="sgrn", bits_b="32", kind="tags", tags="red"), None, 404,
-         "unknown run demo/sgrn/b32/s0"),
+         "unknown run demo/sgrn/c0/b32/s0"),
         (dict(SGRN, method_b="djsrh", seed_b="3", kind="tags", tags="red"), None, 404,
-         "unknown run demo/djsrh/b16/s3"),
+         "unknown run demo/djsrh/c0/b16/s3"),
         ({"dataset": "demo", "method": "sgrn", "seed": "0", "kind": "tags", "tags": "red"}, None, 400,
          "code length of the run: missing"),
         (dict(SGRN, bits="x", kind="tags", tags="red"), None, 400, "code length: expected a whole number"),
@@ -274,7 +274,7 @@ def test_serve_refuses_a_missing_results_folder_and_a_busy_port(tmp_path, capsys
 
 def test_a_dataset_without_pixels_shows_placeholders(project, tmp_path, demo_image):
     """The files of a .mat import: no image paths in pairs.h5, image features not extracted."""
-    run = "results/demo/sgrn/b16/s0"
+    run = "results/demo/sgrn/c0/b16/s0"
     for rel in ("resources/demo/pairs.h5", "results/demo/features.h5", f"{run}/model.pt", f"{run}/codes.h5"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes((project / rel).read_bytes())
@@ -298,7 +298,7 @@ def test_kept_descriptions_equal_those_read_per_query(project):
     """The page keeps every pair's tags and image path in memory; sgrn search reads its rows."""
     from sgrn.search import open_run
 
-    run = open_run(project / "results/demo/sgrn/b16/s0")
+    run = open_run(project / "results/demo/sgrn/c0/b16/s0")
     rows = [0, 5, 17, int(run.index.ids[-1])]
     read = run.data.describe(rows)
     run.data.keep_descriptions(block=7)   # blocks that do not divide the pairs

@@ -188,7 +188,7 @@ def test_queries_in_a_real_browser(browser, server, two_method_project, tmp_path
     set_text(browser, "k", "8")
     submit(browser, "search-tags")
     shown = columns(browser)
-    assert shown == {"demo/sgrn/b16/s0": cli(root, "demo/sgrn/b16/s0", capsys, "--tags", "red, circle", "-k", "8")}
+    assert shown == {"demo/sgrn/c0/b16/s0": cli(root, "demo/sgrn/c0/b16/s0", capsys, "--tags", "red, circle", "-k", "8")}
     thumbs = browser.find_elements(By.CSS_SELECTOR, "li.result img")
     assert thumbs and all(browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img)
                           for img in thumbs)   # the dataset's own images were served and decoded
@@ -199,7 +199,7 @@ def test_queries_in_a_real_browser(browser, server, two_method_project, tmp_path
         image = root / "resources/raw/demo" / p["image_paths"][3].decode()
     browser.find_element(By.ID, "image").send_keys(str(image))
     submit(browser, "search-image")
-    assert columns(browser) == {"demo/sgrn/b16/s0": cli(root, "demo/sgrn/b16/s0", capsys, "--image",
+    assert columns(browser) == {"demo/sgrn/c0/b16/s0": cli(root, "demo/sgrn/c0/b16/s0", capsys, "--image",
                                                         str(image), "-k", "8")}
     assert browser.find_element(By.CSS_SELECTOR, "#query img").get_attribute("src").startswith("data:image/")
 
@@ -210,7 +210,7 @@ def test_queries_in_a_real_browser(browser, server, two_method_project, tmp_path
     set_text(browser, "tags", "green triangle")
     submit(browser, "search-tags")
     shown = columns(browser)
-    assert list(shown) == ["demo/sgrn/b16/s0", "demo/djsrh/b16/s0"]
+    assert list(shown) == ["demo/sgrn/c0/b16/s0", "demo/djsrh/c0/b16/s0"]
     for run, ranking in shown.items():
         assert ranking == cli(root, run, capsys, "--tags", "green triangle", "-k", "8")
     screenshot = tmp_path / "compare.png"

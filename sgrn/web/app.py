@@ -86,16 +86,17 @@ def _choice(fields, name: str, allowed: tuple[str, ...], default: str) -> str:
 
 
 def _run_key(fields, runs: list[RunKey], suffix: str = "", like: RunKey | None = None) -> RunKey | None:
-    """The run named by dataset, method{suffix}, bits{suffix}, seed{suffix} (those not given:
-    as in ``like``); 404 when there is no such run."""
+    """The run named by dataset, method{suffix}, config{suffix}, bits{suffix}, seed{suffix}
+    (those not given: as in ``like``, the config else 0); 404 when there is no such run."""
     method = str(fields.get(f"method{suffix}", "") or "")
     if not method:
         return None
+    config = _int(fields, f"config{suffix}", "configuration", like.config if like else 0)
     bits = _int(fields, f"bits{suffix}", "code length", like.bits if like else None)
     seed = _int(fields, f"seed{suffix}", "seed", like.seed if like else None)
     if bits is None or seed is None:
         raise PageError(400, f"{'code length' if bits is None else 'seed'} of the run: missing")
-    key = RunKey(str(fields.get("dataset", "")), method, bits, seed)
+    key = RunKey(str(fields.get("dataset", "")), method, config, bits, seed)
     if key not in runs:
         listed = ", ".join(str(r) for r in runs[:12]) + (" ..." if len(runs) > 12 else "")
         raise PageError(404, f"unknown run {key}: no results/{key}/ with model.pt and codes.h5 "
@@ -265,7 +266,8 @@ class Browser:
 
 def _choices(runs: list[RunKey]) -> dict[str, list]:
     return {"datasets": sorted({r.dataset for r in runs}), "methods": sorted({r.method for r in runs}),
-            "bits": sorted({r.bits for r in runs}), "seeds": sorted({r.seed for r in runs})}
+            "configs": sorted({r.config for r in runs}), "bits": sorted({r.bits for r in runs}),
+            "seeds": sorted({r.seed for r in runs})}
 
 
 def create_app(root: str | Path = ".", threads: int | None = None,
@@ -282,7 +284,8 @@ def create_app(root: str | Path = ".", threads: int | None = None,
         """The search page; the form shows what was sent, else the default run."""
         run = default_run(runs)
         values = {"dataset": run.dataset if run else "", "method": run.method if run else "",
-                  "bits": str(run.bits) if run else "", "seed": str(run.seed) if run else "",
+                  "config": str(run.config) if run else "", "bits": str(run.bits) if run else "",
+                  "seed": str(run.seed) if run else "",
                   "k": str(K_DEFAULT), "target": "cross", "item_modality": "image", **sent}
         return templates.TemplateResponse(request, "search.html", {
             "runs": runs, "choices": _choices(runs), "values": values, "error": error,

@@ -1,6 +1,7 @@
 """The trained runs under results/ and a cache of the ones opened for searching.
 
-A run is ``results/{dataset}/{method}/b{bits}/s{seed}`` with ``model.pt`` and ``codes.h5``.
+A run is ``results/{dataset}/{method}/c{config}/b{bits}/s{seed}`` with ``model.pt`` and
+``codes.h5``.
 Opening one (index, checkpoint, dataset files, the query side of codes.h5) takes a moment;
 it is done at its first query and kept until its files change.
 """
@@ -16,6 +17,7 @@ import numpy as np
 
 from sgrn.search import MODALITIES, Run, SearchError, open_run
 
+_CONFIG = re.compile(r"^c(\d+)$")
 _BITS = re.compile(r"^b(\d+)$")
 _SEED = re.compile(r"^s(\d+)$")
 
@@ -24,26 +26,29 @@ _SEED = re.compile(r"^s(\d+)$")
 class RunKey:
     dataset: str
     method: str
+    config: int
     bits: int
     seed: int
 
     @property
     def folder(self) -> Path:
         """The run folder, relative to the project root."""
-        return Path("results", self.dataset, self.method, f"b{self.bits}", f"s{self.seed}")
+        return Path("results", self.dataset, self.method, f"c{self.config}", f"b{self.bits}", f"s{self.seed}")
 
     def __str__(self) -> str:
-        return f"{self.dataset}/{self.method}/b{self.bits}/s{self.seed}"
+        return f"{self.dataset}/{self.method}/c{self.config}/b{self.bits}/s{self.seed}"
 
 
 def find_runs(root: Path) -> list[RunKey]:
     """Every run folder under ROOT/results holding both model.pt and codes.h5, sorted."""
     runs = []
-    for codes in (root / "results").glob("*/*/b*/s*/codes.h5"):
+    for codes in (root / "results").glob("*/*/c*/b*/s*/codes.h5"):
         run_dir = codes.parent
+        config_dir = run_dir.parent.parent
+        config = _CONFIG.match(config_dir.name)
         bits, seed = _BITS.match(run_dir.parent.name), _SEED.match(run_dir.name)
-        if bits and seed and (run_dir / "model.pt").is_file():
-            runs.append(RunKey(run_dir.parent.parent.parent.name, run_dir.parent.parent.name,
+        if config and bits and seed and (run_dir / "model.pt").is_file():
+            runs.append(RunKey(config_dir.parent.parent.name, config_dir.parent.name, int(config.group(1)),
                                int(bits.group(1)), int(seed.group(1))))
     return sorted(runs)
 
