@@ -40,8 +40,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import yaml
-
-from _bench import cpu_line, thread_env, run_worker
+from _bench import cpu_line, run_worker, thread_env
 from bench_memory import BITS, DATASET, METHOD, REPO, SEED, commands, write_mat
 
 N_QUERY, N_TRAIN, D_TEXT, N_LABELS, K = 100, 2000, 1386, 24, 10

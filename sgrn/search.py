@@ -331,7 +331,6 @@ def encode_query(run: Run, modality: str, feature: np.ndarray, threads: int) -> 
     """Packed code (1, c/8) of one feature row through the run's hash network."""
     import torch
 
-    from sgrn.checkpoint import load_nets
     from sgrn.codes import binarize, pack_codes
     from sgrn.nets import encode
 

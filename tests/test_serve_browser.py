@@ -188,7 +188,8 @@ def test_queries_in_a_real_browser(browser, server, two_method_project, tmp_path
     set_text(browser, "k", "8")
     submit(browser, "search-tags")
     shown = columns(browser)
-    assert shown == {"demo/sgrn/c0/b16/s0": cli(root, "demo/sgrn/c0/b16/s0", capsys, "--tags", "red, circle", "-k", "8")}
+    run = "demo/sgrn/c0/b16/s0"
+    assert shown == {run: cli(root, run, capsys, "--tags", "red, circle", "-k", "8")}
     thumbs = browser.find_elements(By.CSS_SELECTOR, "li.result img")
     assert thumbs and all(browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img)
                           for img in thumbs)   # the dataset's own images were served and decoded
