@@ -66,10 +66,10 @@ def write_params(root: Path, mat: Path) -> None:
 
 
 def commands() -> list[tuple[str, str]]:
-    """The step command lines of dvc.yaml for one dataset/method/bits/seed."""
+    """The step command lines of dvc.yaml for one dataset/method/bits/seed (candidate config 0)."""
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     subst = {"${item}": DATASET, "${item.dataset}": DATASET, "${item.method}": METHOD,
-             "${item.bits}": str(BITS), "${item.seed}": str(SEED)}
+             "${item.config}": "0", "${item.bits}": str(BITS), "${item.seed}": str(SEED)}
     out = []
     for name in ("download", "prepare", "extract", "train", "encode"):
         stage = stages[name]

@@ -141,7 +141,8 @@ def params_for(tmp_path: Path, dataset: str, download: dict, prepare: dict, **ex
     params["download"][dataset] = download  # the others stay: per_dataset keys name them
     params["prepare"][dataset] = prepare
     params["datasets"] = [dataset]
-    params["extract"].update({"workers": 0, "batch_size": 16, **extract})
+    # AlexNet's ImageNet file cannot be downloaded here: seeded random weights stand in
+    params["extract"].update({"workers": 0, "batch_size": 16, "weights": "random", **extract})
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     return path
