@@ -246,7 +246,7 @@ class Run:
         """The run's hash net of one modality (eval mode, CPU)."""
         import torch
 
-        from sgrn.train import load_nets
+        from sgrn.checkpoint import load_nets
 
         if self.ckpt is None:
             raise SearchError(f"{self.index.path}: opened without its model; only codes can be searched")
