@@ -46,14 +46,14 @@ def test_evaluation_change_reruns_evaluate_and_report_only(project):
     params = read_params(project)
     params["evaluate"]["topk"] = [1, 5]
     write_params(project, params)
-    assert ran_stages(run([DVC, "repro"], project).stdout) == {"evaluate", "report"}
+    assert ran_stages(run([DVC, "repro"], project).stdout) == {"evaluate", "select", "report"}
 
 
 def test_training_change_leaves_data_steps_alone(project):
     params = read_params(project)
     params["train"]["lr_text"] = 0.02
     write_params(project, params)
-    assert ran_stages(run([DVC, "repro"], project).stdout) == {"train", "curves", "encode", "evaluate", "report"}
+    assert ran_stages(run([DVC, "repro"], project).stdout) == {"train", "curves", "encode", "evaluate", "select", "report"}
 
 
 def test_experiment_shows_map_columns(project):

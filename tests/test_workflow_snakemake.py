@@ -57,7 +57,7 @@ def test_evaluation_change_reruns_evaluate_and_report_only(project):
     params["evaluate"]["topk"] = [1, 5]
     write_params(project, params)
     try:
-        assert rules_to_run(project) == {"evaluate", "report"}
+        assert rules_to_run(project) == {"evaluate", "select", "report"}
     finally:
         params["evaluate"] = original
         write_params(project, params)
@@ -68,7 +68,7 @@ def test_training_change_leaves_data_steps_alone(project):
     params["train"]["lr_text"] = 0.02
     write_params(project, params)
     try:
-        assert rules_to_run(project) == {"train", "curves", "encode", "evaluate", "report"}
+        assert rules_to_run(project) == {"train", "curves", "encode", "evaluate", "select", "report"}
     finally:
         params["train"]["lr_text"] = 0.01
         write_params(project, params)
