@@ -80,6 +80,7 @@ def main(args, log):
         write_split(f.create_group("split"), split)
         stamp(f, "extract", params_hash(cfg), dataset=args.dataset, n_pairs=n, image_source=source,
               image_standardised=cfg["standardise"], text_standardised=text_std,
+              **({} if source == "mat" else {"input_size": size}),
               torch_device=str(device), **info)
         mark_complete(f)
     if source == "mat":

@@ -311,7 +311,9 @@ def _image_feature(path: Path, run: Run, threads: int) -> np.ndarray:
 
     data = run.data
     backbone = _backbone(data)
-    images = ImageFiles(path.parent, [path.name], backbone.size, backbone.mean, backbone.std)
+    # the input side the features were extracted at (extract.input_size), else the backbone's
+    size = int(data.feature_attrs.get("input_size", backbone.size))
+    images = ImageFiles(path.parent, [path.name], size, backbone.mean, backbone.std)
     _, problem = images[0]  # decoded here first, for a message about the query file
     if problem:
         raise SearchError(f"--image {path}: {problem.split(' image of row 1 ', 1)[-1]}")
