@@ -110,11 +110,12 @@ def copy_project(dest: Path) -> Path:
 def table_params(project: Path, data: Path, shape: dict, workers: int) -> None:
     params = yaml.safe_load((project / "params.yaml").read_text())
     params.update(datasets=[DATASET], methods=shape["methods"], bits=shape["bits"], seeds=shape["seeds"])
-    params["download"] = {DATASET: {"source": "local", "path": str(data)}}
-    params["prepare"] = {DATASET: {"missing_images": "error", "split": {
+    # the other datasets' entries stay: per_dataset keys name them
+    params["download"][DATASET] = {"source": "local", "path": str(data)}
+    params["prepare"][DATASET] = {"missing_images": "error", "split": {
         "kind": "per_label", "seed": 0, "query_per_label": shape["query_per_label"],
         "train_per_label": shape["train_per_label"], "first_label_scale": 2,
-        "n_validation": shape["n_validation"]}}}
+        "n_validation": shape["n_validation"]}}
     params["extract"].update(backbone="alexnet", weights="random", batch_size=128, workers=workers)
     params["train"].update(epochs=shape["epochs"])
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

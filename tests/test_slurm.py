@@ -40,7 +40,8 @@ PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
 TEST_CLUSTER = ["--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "1"]
 GPU_RULES = {"extract", "train", "encode"}
 SLURM_CPU_RULES = {"download", "prepare"}
-LOCAL_RULES = {"evaluate", "select", "curves", "report"}
+# steps as the probe names them, by their scripts: the select rule runs scripts/model_selection.py
+LOCAL_RULES = {"evaluate", "model_selection", "curves", "report"}
 GROUPED = {"train": "gpu_train"}  # profiles/slurm groups: train jobs share a SLURM job and its GPU
 # Outputs after the failed run: those of the steps before the failure are kept.
 AFTER_FAILURE = {"resources/demo/pairs.h5": True, "results/demo/features.h5": True,
@@ -202,7 +203,7 @@ def test_a_failing_job_is_retried_then_shown_and_the_run_stops(cluster_runs):
 def test_the_next_run_picks_up_where_it_stopped(cluster_runs):
     project, _, (proc, _, steps) = cluster_runs
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert [s[0] for s in steps] == ["encode", "evaluate", "report"]
+    assert [s[0] for s in steps] == ["encode", "evaluate", "model_selection", "report"]
     assert {job["rule"] for job in snakemake_dry_run(project.root)} == set()
 
 
