@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Step 7, select: per dataset, method and code length, the candidate configuration with the
 best mean validation MAP@all over seeds -> selection.json (test queries never take part).
+Methods in search.follow (the ablations) take the choice of the method they follow.
 
 (Not scripts/select.py: a script there would shadow the standard library's `select` module
 for every step script, which Python runs with scripts/ first on its path.)
@@ -17,11 +18,12 @@ from sgrn.selection import select
 def main(args, log):
     params = load_params(args.params)
     runs = load_runs(Path(args.evaluations), params)
-    selection = select(runs)
+    selection = select(runs, params["search"]["follow"])
     write_json(args.out, selection)
     for dataset, methods in selection.items():
         for method, per_bits in methods.items():
-            chosen = ", ".join(f"{key}: c{c['config']} ({c['val_map_all']:.4f})" for key, c in per_bits.items())
+            chosen = ", ".join(f"{key}: c{c['config']} ({c['val_map_all']:.4f})"
+                               + (f" as {c['follows']}" if "follows" in c else "") for key, c in per_bits.items())
             log.info("%s %s: %s", dataset, method, chosen)
     log.info("selection over %d runs -> %s", len(runs), args.out)
 

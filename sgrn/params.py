@@ -111,6 +111,35 @@ def _check_search(params: dict, source: str) -> None:
                     raise ParamsError(f"{source}: search.space.{name}: {err}") from None
                 _resolve(family, values, batch_size,
                          f"{source}: candidate c{config} of method_params.{name} on {dataset}")
+    _check_follow(params, source)
+
+
+def _check_follow(params: dict, source: str) -> None:
+    """A method in search.follow must have, config for config, the candidates of the method it
+    follows on every key either searches: otherwise its "ablation" would change more than
+    its switch."""
+    from sgrn.selection import candidate
+
+    space = params["search"]["space"]
+    for name, leader in params["search"]["follow"].items():
+        where = f"{source}: search.follow.{name}"
+        for method in (name, leader):
+            if method not in params["method_params"]:
+                raise ParamsError(f"{where}: no method_params.{method} "
+                                  f"(known: {sorted(params['method_params'])})")
+        if leader == name or leader in params["search"]["follow"]:
+            raise ParamsError(f"{where}: '{leader}' must be a method that is selected on its own, "
+                              "not itself or another follower")
+        keys = set(space.get(name, {})) | set(space.get(leader, {}))
+        for dataset in params["datasets"]:
+            ours, theirs = (method_config(params, m, dataset)[1] for m in (name, leader))
+            for config in params["configs"]:
+                a, b = candidate(params, name, ours, config), candidate(params, leader, theirs, config)
+                differ = sorted(k for k in keys if a.get(k) != b.get(k))
+                if differ:
+                    raise ParamsError(
+                        f"{where}: candidate c{config} on {dataset} differs from {leader}'s in "
+                        f"{', '.join(differ)}; give both the same search.space and values")
 
 
 def _check_per_dataset_keys(params: dict, method: str, per_dataset: dict, source: str) -> None:

@@ -52,7 +52,8 @@ def selected_runs(runs: list[dict], selection: dict) -> list[dict]:
 def describe_choices(selection: dict, changed: dict[tuple[str, str, int], dict], dataset: str,
                      digits: int) -> list[str]:
     """Markdown lines: per method and code length, the configuration chosen on validation, what
-    it changes from method_params as written (``changed``), and every candidate's score."""
+    it changes from method_params as written (``changed``), and every candidate's score; a
+    method that follows another's choice (search.follow) says so."""
     lines = ["", "## Configurations chosen on validation MAP@all (mean over seeds)", "",
              "| method | bits | chosen | changes from method_params | validation MAP@all of c0, c1, ... |",
              "|---|---|---|---|---|"]
@@ -62,7 +63,8 @@ def describe_choices(selection: dict, changed: dict[tuple[str, str, int], dict],
             diff = changed.get((dataset, method, bits), {})
             text = ", ".join(f"{k}={v}" for k, v in sorted(diff.items())) or "none (as written)"
             scores = ", ".join(f"{v:.{digits}f}" for v in choice["candidates"].values())
-            lines.append(f"| {method} | {bits} | c{choice['config']} | {text} | {scores} |")
+            chosen = f"c{choice['config']}" + (f" (as {choice['follows']})" if "follows" in choice else "")
+            lines.append(f"| {method} | {bits} | {chosen} | {text} | {scores} |")
     return lines + [""]
 
 

@@ -5,7 +5,9 @@
 grid `search.space.<method>` in a seeded random order (configurations equal to the block
 itself are left out, so no candidate is tried twice). `select` keeps, per dataset, method
 and code length, the candidate with the best mean validation MAP@all over seeds: the test
-queries never take part. Torch-free.
+queries never take part. A method listed in `search.follow` (an ablation) is instead shown at
+the candidate chosen for the method it follows: an ablation removes one part from the model
+that was selected, it is not a new model selected again. Torch-free.
 """
 from __future__ import annotations
 
@@ -47,11 +49,13 @@ def candidate(params: dict, method: str, hyper: dict, config: int) -> dict:
     return {**hyper, **options[config - 1]}
 
 
-def select(runs: list[dict]) -> dict:
+def select(runs: list[dict], follow: dict[str, str] | None = None) -> dict:
     """dataset -> method -> "b{bits}" -> the chosen candidate and every candidate's score.
 
     ``runs``: one dict per trained model with dataset, method, config, bits, seed and
     val_map_all. Ties in mean validation MAP go to the lower config number (0: as written).
+    ``follow``: method -> the method whose choice it takes (``search.follow``), applied where
+    that method was run; such an entry also names it under "follows".
     """
     scores: dict = defaultdict(lambda: defaultdict(list))
     for run in runs:
@@ -75,4 +79,15 @@ def select(runs: list[dict]) -> dict:
             "val_map_all": round(means[best], 6),
             "candidates": {f"c{c}": round(m, 6) for c, m in means.items()},
         }
+    for per_method in out.values():
+        for method, leader in (follow or {}).items():
+            for key, choice in per_method.get(method, {}).items():
+                lead = per_method.get(leader, {}).get(key)
+                if lead is None:
+                    continue
+                if f"c{lead['config']}" not in choice["candidates"]:
+                    raise SelectionError(f"{method}/{key}: search.follow takes {leader}'s candidate "
+                                         f"c{lead['config']}, which {method} was not trained with")
+                choice.update(config=lead["config"], follows=leader,
+                              val_map_all=choice["candidates"][f"c{lead['config']}"])
     return out

@@ -125,6 +125,10 @@ def test_only_the_configuration_chosen_on_validation_is_reported(tmp_path):
     assert [r["config"] for r in kept] == [0] and aggregate(kept)["demo"]["sgrn"]["b16"]["i2t_map_all"] == 0.4
     lines = describe_choices(selection, {("demo", "sgrn", 16): {"beta": 0.7}}, "demo", 3)
     assert "| sgrn | 16 | c0 | beta=0.7 | 0.500, 0.400 |" in lines
+    selection["demo"]["sgrn-no-grgr"] = {"b16": {"config": 1, "follows": "sgrn", "val_map_all": 0.3,
+                                                 "candidates": {"c0": 0.45, "c1": 0.3}}}
+    lines = describe_choices(selection, {}, "demo", 3)
+    assert "| sgrn-no-grgr | 16 | c1 (as sgrn) | none (as written) | 0.450, 0.300 |" in lines
     with pytest.raises(DataError, match="selection has no choice for demo/sgrn/b16"):
         selected_runs(runs, {"demo": {}})
 

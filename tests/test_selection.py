@@ -95,3 +95,36 @@ def test_shipped_params_give_every_method_the_same_candidates(shipped):
     assert set(params["methods"]) <= set(space), "every method needs a search space"
     budget = min(len(draws(space[m], method_config(params, m, "demo")[1], 0)) for m in params["methods"])
     assert budget >= 3, "each method must offer at least three configurations besides its own"
+
+
+def test_a_follower_is_shown_at_the_candidate_chosen_for_the_method_it_follows():
+    runs = [dict(dataset="d", method=m, config=c, bits=16, seed=0, val_map_all=v)
+            for m, c, v in (("sgrn", 0, 0.6), ("sgrn", 1, 0.5), ("abl", 0, 0.4), ("abl", 1, 0.7))]
+    own = select(runs)["d"]["abl"]["b16"]
+    assert own["config"] == 1 and "follows" not in own
+    chosen = select(runs, {"abl": "sgrn"})["d"]
+    assert chosen["abl"]["b16"] == {"config": 0, "follows": "sgrn", "val_map_all": 0.4,
+                                    "candidates": {"c0": 0.4, "c1": 0.7}}
+    alone = select([r for r in runs if r["method"] == "abl"], {"abl": "sgrn"})["d"]["abl"]["b16"]
+    assert alone["config"] == 1 and "follows" not in alone, "a leader that was not run leaves the choice"
+
+
+@pytest.mark.parametrize("follow,space,message", [
+    ({"sgrn-no-grgr": "nosuch"}, {}, r"search\.follow\.sgrn-no-grgr: no method_params\.nosuch"),
+    ({"sgrn-no-grgr": "sgrn-no-grgr"}, {}, r"search\.follow\.sgrn-no-grgr: 'sgrn-no-grgr' must be"),
+    ({"sgrn-no-grgr": "sgrn"}, {"sgrn": {"beta": [0.5, 0.7]}, "sgrn-no-grgr": {"eta": [0.2, 0.3]}},
+     r"search\.follow\.sgrn-no-grgr: candidate c1 on demo differs from sgrn's in beta, eta"),
+])
+def test_bad_follow_is_refused_naming_the_key(shipped, follow, space, message):
+    raw = with_search(shipped, [0, 1], space, methods=("sgrn", "sgrn-no-grgr"))
+    raw["search"]["follow"] = follow
+    raw["search"]["space"].setdefault("sgrn", {"beta": [0.5, 0.7]})
+    raw["search"]["space"].setdefault("sgrn-no-grgr", {"beta": [0.5, 0.7]})
+    with pytest.raises(ParamsError, match=message):
+        validate_params(raw)
+
+
+def test_shipped_ablations_follow_sgrn_with_its_candidates(shipped):
+    params = validate_params(shipped)
+    ablations = [m for m in params["method_params"] if m.startswith("sgrn-no-")]
+    assert ablations and all(params["search"]["follow"].get(m) == "sgrn" for m in ablations)

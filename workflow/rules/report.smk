@@ -17,6 +17,7 @@ rule select:
         selection=SELECTION,
     params:
         lists=lambda w: {k: PARAMS[k] for k in ("datasets", "methods", "configs", "bits", "seeds")},
+        follow=PARAMS["search"]["follow"],
     log:
         "logs/select.log",
     shell:
