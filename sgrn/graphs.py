@@ -96,22 +96,29 @@ def rebase(
     omega: float,
     knn: bool = True,
     gate: bool = True,
+    form: str = "mask",
 ) -> Tensor:
     """Local Relation Graph Rebasing, LRGR: C' from a cosine graph C (section 4) [ours].
 
-    A = N * G * C (N = 1 when knn is off, G = 1 when gate is off),
+    form "mask": A = N * G * C (N = 1 when knn is off, G = 1 when gate is off): the edges
+    outside the gated neighbourhoods become 0;
+    form "lift": A = max(C, N * G): a gated neighbour is raised towards 1, every other
+    edge keeps its cosine, so that "not a neighbour" does not read as "opposite";
     C' = (1 - omega) A + omega associate(A), diagonal set to 1. C' is symmetric, in [0, 1].
 
     The row-wise gate is symmetrised as G = max(G, G^T), i.e. each edge is gated against
     min(tau[i], tau[j]): the same OR rule as the kNN mask, so that G tends to N as gamma
     grows. With knn=False, gate=False, omega=0 this returns C with its diagonal set to 1.
     """
-    a = c
+    if form not in ("mask", "lift"):
+        raise ValueError(f"rebase form {form!r}: expected 'mask' or 'lift'")
+    w = torch.ones_like(c)
     if knn:
-        a = a * knn_mask(c, k)
+        w = w * knn_mask(c, k)
     if gate:
         g = sigmoid_gate(c, kth_largest(c, k), gamma)
-        a = a * torch.maximum(g, g.T)
+        w = w * torch.maximum(g, g.T)
+    a = c * w if form == "mask" else torch.maximum(c, w if (knn or gate) else c)
     if omega != 0:
         a = (1.0 - omega) * a + omega * associate(a)
     out = a.clone()

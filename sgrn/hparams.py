@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 INTRA_FORMS = ("target", "local", "orthogonal", "hash_real")
+REBASE_FORMS = ("mask", "lift")
 """The forms of SGRN's L_intra (method.md section 7); a value joins one or more with '+'."""
 
 
@@ -93,6 +94,8 @@ TABLES: dict[str, dict[str, Param]] = {
         "gate": Param(True),  # LRGR sigmoid gate on/off
         "gamma": Param(10.0, low=0, low_open=True),  # gate steepness
         "omega": Param(0.5, low=0, high=1),  # weight of the association graph Q
+        # LRGR: mask = keep only gated neighbours; lift = raise them, keep the rest as they are
+        "rebase_form": Param("mask", choices=REBASE_FORMS),
         "beta": Param(0.9, low=0, high=1),  # image weight in the joint graph (section 5)
         "eta": Param(0.4, low=0, high=1),  # weight of the second-order term S~ S~^T / m
         "mu": Param(1.5, low=0, low_open=True),  # scale of the targets (sections 6, 7)
@@ -246,6 +249,7 @@ def resolve_method_params(
 
 __all__ = [
     "INTRA_FORMS",
+    "REBASE_FORMS",
     "Param",
     "TABLES",
     "check_family",

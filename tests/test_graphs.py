@@ -58,7 +58,7 @@ def ref_associate(a):
     return [[sum(x * y for x, y in zip(u, v)) for v in unit] for u in unit]
 
 
-def ref_rebase(c, k, gamma, omega, knn=True, gate=True):
+def ref_rebase(c, k, gamma, omega, knn=True, gate=True, form="mask"):
     m = len(c)
     tau = ref_tau(c, k)
     n = ref_knn(c, k)
@@ -68,7 +68,8 @@ def ref_rebase(c, k, gamma, omega, knn=True, gate=True):
             nij = n[i][j] if knn else 1.0
             # symmetric gate: the edge against the smaller of its two thresholds
             gij = sigmoid(gamma * (c[i][j] - min(tau[i], tau[j]))) if gate else 1.0
-            a[i][j] = nij * gij * c[i][j]
+            lifted = max(c[i][j], nij * gij) if knn or gate else c[i][j]  # nothing to lift with
+            a[i][j] = nij * gij * c[i][j] if form == "mask" else lifted
     q = ref_associate(a)
     out = [[(1 - omega) * a[i][j] + omega * q[i][j] for j in range(m)] for i in range(m)]
     for i in range(m):
@@ -198,12 +199,24 @@ def test_associate_matches_loops(feats):
     [(True, True, 0.5, 3), (True, False, 0.3, 2), (False, True, 0.7, 4), (True, True, 0.0, 3),
      (False, False, 1.0, 3), (True, True, 1.0, 1)],
 )
-def test_rebase_matches_loops(feats, tied, knn, gate, omega, k):
+@pytest.mark.parametrize("form", ["mask", "lift"])
+def test_rebase_matches_loops(feats, tied, knn, gate, omega, k, form):
     for c in (graphs.cosine_graph(feats), tied):
-        r = graphs.rebase(c, k, 10.0, omega, knn=knn, gate=gate)
-        assert close(r, ref_rebase(c.tolist(), k, 10.0, omega, knn, gate))
+        r = graphs.rebase(c, k, 10.0, omega, knn=knn, gate=gate, form=form)
+        assert close(r, ref_rebase(c.tolist(), k, 10.0, omega, knn, gate, form))
         assert sym(r) and r.min() >= 0 and r.max() <= 1
         assert torch.equal(torch.diagonal(r), torch.ones(len(c), dtype=r.dtype))
+
+
+def test_lift_raises_neighbours_and_keeps_every_other_edge(feats):
+    c = graphs.cosine_graph(feats)
+    lifted = graphs.rebase(c, 3, 50.0, 0.0, form="lift")
+    masked = graphs.rebase(c, 3, 50.0, 0.0, form="mask")
+    outside = graphs.knn_mask(c, 3) == 0
+    assert torch.equal(lifted[outside], c[outside]) and (masked[outside] < 1e-6).all()
+    assert (lifted >= c - 1e-12).all()
+    with pytest.raises(ValueError, match="rebase form 'nosuch'"):
+        graphs.rebase(c, 3, 10.0, 0.0, form="nosuch")
 
 
 def test_rebase_switched_off_returns_c_exactly():

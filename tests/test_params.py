@@ -70,10 +70,11 @@ def test_load_params_errors_name_the_file(tmp_path):
 
 
 def test_per_dataset_values_reach_their_dataset(params):
-    """The shipped NUS-WIDE values are applied on nuswide_tc10 and nowhere else."""
+    """The shipped NUS-WIDE and demo values are applied on their dataset and nowhere else."""
     from sgrn.params import method_config
 
     checked = validate_params(params)
     assert method_config(checked, "sgrn", "nuswide_tc10")[1]["beta"] == 0.6
-    assert method_config(checked, "sgrn", "demo")[1]["beta"] == 0.9
+    assert method_config(checked, "sgrn", "demo")[1]["beta"] == 0.5
+    assert method_config(checked, "sgrn", "mirflickr25k")[1]["beta"] == 0.9
     assert method_config(checked, "jdsh", "nuswide_tc10")[1]["a"] == 0.4

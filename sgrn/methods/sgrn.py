@@ -26,7 +26,8 @@ class SGRN(Method):
         p = self.params
 
         def local_graph(c: Tensor) -> Tensor:
-            return signed(rebase(c, p["k"], p["gamma"], p["omega"], p["knn"], p["gate"]))
+            return signed(rebase(c, p["k"], p["gamma"], p["omega"], p["knn"], p["gate"],
+                                 p["rebase_form"]))
 
         c_img, c_txt = self.cosine_graphs(f_img, f_txt)
         s_img, s_txt = local_graph(c_img), local_graph(c_txt)
