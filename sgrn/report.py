@@ -46,7 +46,12 @@ def selected_runs(runs: list[dict], selection: dict) -> list[dict]:
             raise DataError(f"selection has no choice for {run['dataset']}/{run['method']}/"
                             f"b{run['bits']}; run the select step first") from None
 
-    return [run for run in runs if run["config"] == chosen(run)]
+    order: dict[tuple[str, str], int] = {}
+    for run in runs:
+        order.setdefault((run["dataset"], run["method"]), len(order))
+    kept = [run for run in runs if run["config"] == chosen(run)]
+    # rows by code length within a method, whichever candidate each length chose
+    return sorted(kept, key=lambda r: (order[(r["dataset"], r["method"])], r["bits"], r["seed"]))
 
 
 def describe_choices(selection: dict, changed: dict[tuple[str, str, int], dict], dataset: str,

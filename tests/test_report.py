@@ -144,3 +144,12 @@ def test_learning_curves_plot_losses_and_validation_per_epoch(tmp_path):
     assert list(val_ax.get_lines()[0].get_ydata()) == [0.3, 0.5, 0.6]
     with pytest.raises(DataError, match="no learning curves"):
         learning_curves(tmp_path / "missing", "x")
+
+
+def test_selected_rows_go_by_code_length_whichever_candidate_each_chose():
+    runs = [dict(dataset="d", method=m, config=c, bits=b, seed=0)
+            for m in ("sgrn", "jdsh") for c in (0, 1) for b in (16, 64)]
+    selection = {"d": {m: {"b16": {"config": 1}, "b64": {"config": 0}} for m in ("sgrn", "jdsh")}}
+    kept = selected_runs(runs, selection)
+    assert [(r["method"], r["bits"], r["config"]) for r in kept] == [
+        ("sgrn", 16, 1), ("sgrn", 64, 0), ("jdsh", 16, 1), ("jdsh", 64, 0)]
