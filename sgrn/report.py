@@ -63,7 +63,7 @@ def describe_choices(selection: dict, changed: dict[tuple[str, str, int], dict],
              "| method | bits | chosen | changes from method_params | validation MAP@all of c0, c1, ... |",
              "|---|---|---|---|---|"]
     for method, per_bits in selection.get(dataset, {}).items():
-        for key, choice in per_bits.items():
+        for key, choice in sorted(per_bits.items(), key=lambda item: int(item[0][1:])):
             bits = int(key[1:])
             diff = changed.get((dataset, method, bits), {})
             text = ", ".join(f"{k}={v}" for k, v in sorted(diff.items())) or "none (as written)"
