@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from sgrn.hparams import REBASE_FORMS
+
 EPS = 1e-12
 """Floor on row norms and row sums: all-zero rows stay zero instead of becoming NaN."""
 
@@ -110,7 +112,7 @@ def rebase(
     min(tau[i], tau[j]): the same OR rule as the kNN mask, so that G tends to N as gamma
     grows. With knn=False, gate=False, omega=0 this returns C with its diagonal set to 1.
     """
-    if form not in ("mask", "lift"):
+    if form not in REBASE_FORMS:
         raise ValueError(f"rebase form {form!r}: expected 'mask' or 'lift'")
     w = torch.ones_like(c)
     if knn:
@@ -118,7 +120,12 @@ def rebase(
     if gate:
         g = sigmoid_gate(c, kth_largest(c, k), gamma)
         w = w * torch.maximum(g, g.T)
-    a = c * w if form == "mask" else torch.maximum(c, w if (knn or gate) else c)
+    if form == "mask":
+        a = c * w
+    elif knn or gate:
+        a = torch.maximum(c, w)
+    else:  # nothing marks a neighbour: nothing to lift
+        a = c
     if omega != 0:
         a = (1.0 - omega) * a + omega * associate(a)
     out = a.clone()

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 INTRA_FORMS = ("target", "local", "orthogonal", "hash_real")
-REBASE_FORMS = ("mask", "lift")
 """The forms of SGRN's L_intra (method.md section 7); a value joins one or more with '+'."""
+REBASE_FORMS = ("mask", "lift")
+"""The forms of SGRN's LRGR (method.md section 4, `graphs.rebase`)."""
 
 
 @dataclass(frozen=True)
