@@ -25,10 +25,8 @@ GPU"). Printed:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -37,12 +35,12 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import yaml
-from _bench import ROOT, run_worker
+from _bench import run_worker
+from _workflow import copy_project, fmt, job_times, run_snakemake, step_rows
 
 METHODS = ["sgrn", "djsrh", "jdsh", "dgcpn"]
 DATASET = "synth"
@@ -90,23 +88,7 @@ def write_dataset(out: Path, n: int, size: int, workers: int) -> None:
         list(pool.map(_write_images, chunks))
 
 
-# --------------------------------------------------------------------------- the project copy
-def copy_project(dest: Path) -> Path:
-    """Tracked and untracked-but-not-ignored files of this checkout (no results, no caches)."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.splitlines()
-    for rel in files:
-        src = ROOT / rel
-        if not (src.is_file() or src.is_symlink()):
-            continue
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        if src.is_symlink():
-            (dest / rel).symlink_to(os.readlink(src))
-        else:
-            shutil.copy2(src, dest / rel)
-    return dest
-
-
+# --------------------------------------------------------------------------- the project
 def table_params(project: Path, data: Path, shape: dict, workers: int) -> None:
     params = yaml.safe_load((project / "params.yaml").read_text())
     params.update(datasets=[DATASET], methods=shape["methods"], bits=shape["bits"], seeds=shape["seeds"])
@@ -151,49 +133,13 @@ class GpuSampler:
         return statistics.fmean(values) if values else None
 
 
-EVENT = re.compile(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]\n(?:local)?rule (\w+):\n(?:    .*\n)*?    jobid: (\d+)$"
-                   r"|^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]\nFinished jobid: (\d+) \(Rule: (\w+)\)", re.M)
-
-
-def job_times(log: str) -> dict[str, list[tuple[float, float]]]:
-    """rule -> [(start, finish)] in epoch seconds, from Snakemake's output (1 s resolution)."""
-    def stamp(text):
-        return datetime.strptime(" ".join(text.split()), "%a %b %d %H:%M:%S %Y").timestamp()
-
-    started, spans = {}, {}
-    for m in EVENT.finditer(log):
-        if m[1]:
-            started[m[3]] = (m[2], stamp(m[1]))
-        elif m[5] in started:
-            rule, start = started.pop(m[5])
-            spans.setdefault(rule, []).append((start, stamp(m[4])))
-    return spans
-
-
-def benchmark_seconds(project: Path, rule: str) -> list[float]:
-    """The s column of Snakemake's benchmark TSVs of `rule` (benchmarks/runs/<rule>/...)."""
-    out = []
-    for tsv in sorted((project / "benchmarks/runs" / rule).rglob("*.tsv")):
-        with tsv.open() as f:
-            out += [float(row["s"]) for row in csv.DictReader(f, delimiter="\t")]
-    return out
-
-
 def run_table(project: Path, cores: int, slots: int) -> tuple[float, dict, GpuSampler]:
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     sampler = GpuSampler()
-    start = time.time()
-    snakemake = str(Path(sys.executable).parent / "snakemake")
-    proc = subprocess.run([snakemake, "--cores", str(cores),
-                           "--resources", f"gpu_slots={slots}"], cwd=project, env=env,
-                          capture_output=True, text=True)
-    wall = time.time() - start
-    sampler.stop()
-    (project / "bench_snakemake.log").write_text(proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        sys.exit(f"the workflow failed ({proc.returncode}); log: {project / 'bench_snakemake.log'}\n"
-                 + proc.stderr[-3000:])
-    return wall, job_times(proc.stdout + proc.stderr), sampler
+    try:
+        wall, log = run_snakemake(project, "--cores", str(cores), "--resources", f"gpu_slots={slots}")
+    finally:
+        sampler.stop()
+    return wall, job_times(log), sampler
 
 
 # --------------------------------------------------------------------------- epoch workers
@@ -229,10 +175,6 @@ def epoch(method, device, graphs, epochs, bits=64, features=None, threads=2) -> 
 
 
 # --------------------------------------------------------------------------- main
-def fmt(seconds: float) -> str:
-    return f"{seconds / 60:6.1f} min" if seconds >= 120 else f"{seconds:6.1f} s  "
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tiny", action="store_true", help="a few hundred pairs, 1 epoch: a CPU smoke test")
@@ -272,11 +214,8 @@ def main(argv=None) -> int:
 
         print(f"\nwall time of the whole table: {fmt(wall)}  (extraction included)")
         print(f"  {'step':<9}{'jobs':>5}   {'summed job time':>15}   {'span':>10}")
-        for kind in STEP_KINDS:
-            jobs = spans.get(kind, [])
-            measured = benchmark_seconds(project, kind) or [b - a for a, b in jobs]
-            span = max(b for _, b in jobs) - min(a for a, _ in jobs) if jobs else 0.0
-            print(f"  {kind:<9}{len(jobs):>5}   {fmt(sum(measured)):>15}   {fmt(span):>10}")
+        for kind, jobs, summed, span in step_rows(project, spans, STEP_KINDS):
+            print(f"  {kind:<9}{jobs:>5}   {fmt(summed):>15}   {fmt(span):>10}")
         train_spans = spans.get("train", [])
         if sampler.samples:
             first = min(a for a, _ in train_spans) if train_spans else 0

@@ -7,8 +7,6 @@ import signal
 import sys
 from typing import Callable
 
-import torch
-
 from sgrn.data.errors import DataError
 from sgrn.h5 import IncompleteFileError
 from sgrn.logs import setup_logging
@@ -29,6 +27,8 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 def set_threads(n: int) -> None:
     """Fixed thread counts: results must not depend on which driver started the step."""
+    import torch  # here, not at the top: evaluate, curves and report never load torch
+
     torch.set_num_threads(n)
 
 

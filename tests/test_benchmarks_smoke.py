@@ -53,3 +53,13 @@ def test_gpu_table_benchmark_tiny():
     for kind in ("extract", "train", "encode", "report"):
         assert re.search(rf"^  {kind} +1 ", out, re.M), out
     assert "epoch at batch 32, 1,100 pairs, SGRN 64 bits: CPU (2 threads)" in out
+
+
+@pytest.mark.slow
+def test_demo_benchmark_quick():
+    out = bench("bench_demo.py", "--quick", "--cores", "2", timeout=1200)
+    assert "as shipped (train.num_threads 1)" in out and "reference (train.num_threads 2" in out
+    # both runs train both methods; the reference reuses download, prepare and extract
+    assert len(re.findall(r"^  train +2 ", out, re.M)) == 2, out
+    assert len(re.findall(r"^  extract +1 ", out, re.M)) == 1, out
+    assert "model steps as shipped / reference" in out

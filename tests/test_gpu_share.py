@@ -39,7 +39,7 @@ def test_local_run_puts_as_many_train_jobs_on_the_gpu_as_it_has_slots(smk_projec
     params["seeds"] = [0, 1, 2, 3]  # seed 0 is trained already: three new train jobs
     write_params(project, params)
     models = [f"results/demo/sgrn/c0/b16/s{seed}/model.pt" for seed in (1, 2, 3)]
-    # 8 cores would run four 2-thread train jobs at once; the GPU's 2 slots allow two.
+    # 8 cores would run all three train jobs at once; the GPU's 2 slots allow two.
     proc = run([str(BIN / "snakemake"), *models, "--cores", "8", "--resources", "gpu_slots=2"], project)
     out = proc.stdout + proc.stderr
     assert all((project / model).is_file() for model in models)

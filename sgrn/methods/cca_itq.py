@@ -16,7 +16,6 @@ on the training pairs, not trained by SGD; features are used as they are.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.decomposition import PCA
 
 from sgrn.methods.base import Method
 
@@ -59,6 +58,9 @@ class CCAITQ(Method):
         pca_dim below ``bits`` is raised to ``bits``. Raises ValueError when the features or
         the training pairs give fewer than ``bits`` dimensions.
         """
+        # scikit-learn takes seconds to import: only the one method that uses it pays for it.
+        from sklearn.decomposition import PCA
+
         n = len(x_img)
         whiten = {}
         for name, x in (("image", x_img), ("text", x_txt)):

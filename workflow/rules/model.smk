@@ -18,7 +18,9 @@ rule train:
         train=section("train"),
         method=run_hyperparams,
         live=lambda wildcards, output: os.path.dirname(output.summary),
-    threads: 2
+    # as many cores as the torch threads it uses: with 1 (the default), `--cores N` trains N
+    # small models side by side, which beats one model on N threads at these sizes
+    threads: PARAMS["train"]["num_threads"]
     # The GPU share of one train job (README "Several runs on one GPU"): `--resources
     # gpu_slots=N` lets N train jobs share a GPU; `--set-resources train:gpu_slots=2` gives
     # each one two slots. Without --resources the share is not counted (the CPU case).
