@@ -47,7 +47,15 @@ class Features:
 
     def _read(self, modality: str, ascending: np.ndarray) -> np.ndarray:
         matrix = getattr(self, modality)
-        block = np.asarray(matrix[ascending] if len(ascending) else matrix[:0], dtype=np.float32)
+        if not len(ascending):
+            block = matrix[:0]
+        elif ascending[-1] - ascending[0] < 2 * len(ascending):
+            # h5py selects a list of rows point by point, several times slower than reading
+            # the span that holds them; rows that fill at least half their span come that way
+            block = matrix[ascending[0]:ascending[-1] + 1][ascending - ascending[0]]
+        else:
+            block = matrix[ascending]
+        block = np.asarray(block, dtype=np.float32)
         bad = ~np.isfinite(block).all(axis=1)
         if bad.any():
             raise DataError(f"{self.path}: dataset '{modality}' row {int(ascending[np.argmax(bad)])} holds "

@@ -39,6 +39,9 @@ def test_rows_in_any_order_match_memory(small):
         blocks = list(feats.blocks("image", np.arange(10, 30), size=6))
         assert [len(b) for b in blocks] == [6, 6, 6, 2]
         assert np.array_equal(np.concatenate(blocks), image[10:30])
+        # rows read through their span (they fill half of it or more) and one by one (sparse)
+        for rows in (np.arange(10, 24, 2), np.array([2, 3, 4, 6]), np.array([1, 9, 20, 48])):
+            assert np.array_equal(np.concatenate(list(feats.blocks("image", rows))), image[rows])
     loaded = ff.load_features(path)
     assert np.array_equal(loaded.image, image) and loaded.text.dtype == np.float32
 
