@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from sgrn.checkpoint import CHECKPOINT_FORMAT
+from sgrn.data.errors import DataError
 from sgrn.device import pick_device, use_cuda_graphs
 from sgrn.encoding import packed_codes
 from sgrn.featurefile import Features
@@ -196,8 +197,8 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
         return fit_closed_form(feats, family, method_params, bits, seed, cfg, device, on_epoch)
     train_idx = feats.split["train"]
     if len(train_idx) < cfg.batch_size:
-        raise ValueError(f"train.batch_size={cfg.batch_size} is larger than the training set "
-                         f"({len(train_idx)} pairs)")
+        raise DataError(f"{feats.path}: train.batch_size={cfg.batch_size} is larger than the training set "
+                        f"({len(train_idx)} pairs)")
     torch.manual_seed(seed)
     np.random.seed(seed)
     x_img = torch.from_numpy(feats.rows("image", train_idx)).to(device)
@@ -254,7 +255,10 @@ def fit_closed_form(feats: Features, family: str, method_params: dict, bits: int
     train_idx = feats.split["train"]
     method = build_method(family, method_params, batch_size=None, standardised=feats.standardised)
     start = time.perf_counter()
-    maps = method.fit(feats.rows("image", train_idx), feats.rows("text", train_idx), bits, seed)
+    try:
+        maps = method.fit(feats.rows("image", train_idx), feats.rows("text", train_idx), bits, seed)
+    except ValueError as err:  # the features cannot give this many bits: the user picks fewer
+        raise DataError(f"{feats.path}: {err}") from None
     d_img, d_txt = feats.dims
     nets = {"image": ImageHashNet(d_img, bits), "text": TextHashNet(d_txt, bits, hidden=0)}
     for name, (w, b) in maps.items():

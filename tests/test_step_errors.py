@@ -39,6 +39,16 @@ def test_checkpoint_of_another_method(smk_project, tmp_path):
     assert_refused(proc, "field 'method' is 'sgrn', expected 'djsrh'")
 
 
+def test_cca_itq_with_more_bits_than_the_features_give(smk_project, tmp_path):
+    out = tmp_path / "model.pt"
+    proc = step(smk_project, "train", "--dataset", "demo", "--method", "cca_itq", "--config", "0",
+                "--bits", "256", "--seed", "0", "--features", "results/demo/features.h5",
+                "--out", str(out), "--live", str(tmp_path / "live"))
+    assert_refused(proc, "results/demo/features.h5: cca_itq: the image features (1280-d, 110 training pairs) "
+                   "give 109 PCA dimensions; 256 bits need at least 256", "use at most 109 bits")
+    assert not out.exists()
+
+
 def test_truncated_codes_file_keeps_the_previous_metrics(smk_project, tmp_path):
     codes = tmp_path / "codes.h5"
     codes.write_bytes((smk_project / "results/demo/sgrn/c0/b16/s0/codes.h5").read_bytes()[:500])

@@ -68,7 +68,8 @@ class CCAITQ(Method):
             if dim < bits:
                 raise ValueError(
                     f"cca_itq: the {name} features ({x.shape[1]}-d, {n} training pairs) give "
-                    f"{dim} PCA dimensions; {bits} bits need at least {bits}")
+                    f"{dim} PCA dimensions; {bits} bits need at least {bits} (CCA finds at most "
+                    f"min(dimension, pairs - 1) directions: use at most {dim} bits for cca_itq here)")
             whiten[name] = PCA(n_components=dim, whiten=True, random_state=seed).fit(x)
         z_img, z_txt = whiten["image"].transform(x_img), whiten["text"].transform(x_txt)
         directions = dict(zip(("image", "text"), canonical_directions(z_img, z_txt, bits)))
