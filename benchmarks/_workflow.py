@@ -8,14 +8,31 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Iterator
 
 from _bench import ROOT
 
 STEP_KINDS = ["download", "prepare", "extract", "train", "encode", "evaluate", "curves", "select",
               "report"]
+
+
+@contextmanager
+def scratch_dir(prefix: str, keep: bool = False) -> Iterator[Path]:
+    """A temporary folder for a benchmark's project copy: removed at the end unless `keep`
+    (then its path is printed)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield tmp
+    finally:
+        if keep:
+            print(f"\nkept: {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def copy_project(dest: Path) -> Path:

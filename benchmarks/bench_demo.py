@@ -17,13 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import yaml
-from _workflow import copy_project, fmt, job_times, run_snakemake, step_rows
+from _workflow import copy_project, fmt, job_times, run_snakemake, scratch_dir, step_rows
 
 REFERENCE_THREADS = 2
 
@@ -67,8 +65,7 @@ def main(argv=None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the temporary project (its path is printed)")
     args = p.parse_args(argv)
 
-    tmp = Path(tempfile.mkdtemp(prefix="sgrn-bench-demo-"))
-    try:
+    with scratch_dir("sgrn-bench-demo-", keep=args.keep) as tmp:
         project = copy_project(tmp / "project")
         shipped = yaml.safe_load((project / "params.yaml").read_text())
         if args.quick:
@@ -92,11 +89,6 @@ def main(argv=None) -> int:
         ratio = model_span(ours) / model_span(ref)
         print(f"\nmodel steps as shipped / reference: {ratio:.2f}x; whole workflow as shipped "
               f"{fmt(wall).strip()} (target after the install on 2 cores: at most 5 min)")
-        if args.keep:
-            print(f"project kept: {project}")
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -31,7 +31,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -40,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 from _bench import run_worker
-from _workflow import copy_project, fmt, job_times, run_snakemake, step_rows
+from _workflow import copy_project, fmt, job_times, run_snakemake, scratch_dir, step_rows
 
 METHODS = ["sgrn", "djsrh", "jdsh", "dgcpn"]
 DATASET = "synth"
@@ -197,8 +196,7 @@ def main(argv=None) -> int:
 
     shape = SHAPES["tiny" if args.tiny else "mirflickr"]
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
-    tmp = Path(tempfile.mkdtemp(prefix="sgrn-gpu-table-"))
-    try:
+    with scratch_dir("sgrn-gpu-table-", keep=args.keep) as tmp:
         print(f"device: {gpu or 'no CUDA device (CPU only)'}; {args.cores} cores; "
               f"{args.slots} train jobs per GPU")
         t0 = time.time()
@@ -250,11 +248,6 @@ def main(argv=None) -> int:
                       + ("agree" if worst <= 1e-4 else "DIFFER"))
         else:
             print("  no CUDA device: GPU epoch and graphed-vs-eager check not run")
-        if args.keep:
-            print(f"\nproject kept: {project}")
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
