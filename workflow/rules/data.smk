@@ -38,7 +38,7 @@ rule extract:
         features=FEATURES,
     params:
         cfg=lambda wildcards: extract_config(PARAMS, wildcards.dataset),
-    threads: 2
+    threads: lambda wildcards: extract_config(PARAMS, wildcards.dataset)["num_threads"]
     log:
         "logs/extract/{dataset}.log",
     benchmark:
