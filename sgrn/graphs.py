@@ -113,7 +113,7 @@ def rebase(
     grows. With knn=False, gate=False, omega=0 this returns C with its diagonal set to 1.
     """
     if form not in REBASE_FORMS:
-        raise ValueError(f"rebase form {form!r}: expected 'mask' or 'lift'")
+        raise ValueError(f"rebase form {form!r}: expected {' or '.join(map(repr, REBASE_FORMS))}")
     w = torch.ones_like(c)
     if knn:
         w = w * knn_mask(c, k)

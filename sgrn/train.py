@@ -23,6 +23,7 @@ from sgrn.device import pick_device, use_cuda_graphs
 from sgrn.encoding import packed_codes
 from sgrn.featurefile import Features
 from sgrn.methods import build_method
+from sgrn.methods.cca_itq import TooFewDirections
 from sgrn.metrics import map_at_r
 from sgrn.nets import ImageHashNet, TextHashNet, alpha_at
 
@@ -44,7 +45,7 @@ class TrainConfig:
     checkpoint_every: int = 5
     device: str = "auto"
     mixed_precision: bool = False
-    num_threads: int = 2
+    num_threads: int = 1
     cuda_graphs: str | bool = "auto"
 
 
@@ -257,7 +258,7 @@ def fit_closed_form(feats: Features, family: str, method_params: dict, bits: int
     start = time.perf_counter()
     try:
         maps = method.fit(feats.rows("image", train_idx), feats.rows("text", train_idx), bits, seed)
-    except ValueError as err:  # the features cannot give this many bits: the user picks fewer
+    except TooFewDirections as err:  # the user picks fewer bits
         raise DataError(f"{feats.path}: {err}") from None
     d_img, d_txt = feats.dims
     nets = {"image": ImageHashNet(d_img, bits), "text": TextHashNet(d_txt, bits, hidden=0)}

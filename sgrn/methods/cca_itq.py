@@ -20,6 +20,10 @@ import numpy as np
 from sgrn.methods.base import Method
 
 
+class TooFewDirections(ValueError):
+    """The features or the training pairs give fewer CCA directions than the code length."""
+
+
 def affine_map(transform, d: int) -> tuple[np.ndarray, np.ndarray]:
     """(W, b) with transform(x) = x W + b for an affine ``transform`` of d-dimensional rows."""
     b = transform(np.zeros((1, d)))[0]
@@ -55,7 +59,7 @@ class CCAITQ(Method):
     def fit(self, x_img: np.ndarray, x_txt: np.ndarray, bits: int, seed: int) -> dict[str, tuple]:
         """{"image": (W, b), "text": (W, b)}: float32 maps of each modality to c = bits dims.
 
-        pca_dim below ``bits`` is raised to ``bits``. Raises ValueError when the features or
+        pca_dim below ``bits`` is raised to ``bits``. Raises TooFewDirections when the features or
         the training pairs give fewer than ``bits`` dimensions.
         """
         # scikit-learn takes seconds to import: only the one method that uses it pays for it.
@@ -66,7 +70,7 @@ class CCAITQ(Method):
         for name, x in (("image", x_img), ("text", x_txt)):
             dim = min(max(self.params["pca_dim"], bits), x.shape[1], n - 1)
             if dim < bits:
-                raise ValueError(
+                raise TooFewDirections(
                     f"cca_itq: the {name} features ({x.shape[1]}-d, {n} training pairs) give "
                     f"{dim} PCA dimensions; {bits} bits need at least {bits} (CCA finds at most "
                     f"min(dimension, pairs - 1) directions: use at most {dim} bits for cca_itq here)")
