@@ -100,6 +100,9 @@ TABLES: dict[str, dict[str, Param]] = {
         "beta": Param(0.9, low=0, high=1),  # image weight in the joint graph (section 5)
         "eta": Param(0.4, low=0, high=1),  # weight of the second-order term S~ S~^T / m
         "mu": Param(1.5, low=0, low_open=True),  # scale of the targets (sections 6, 7)
+        # GRGR on/off as a whole (section 6): false = no enhanced weight and no cross term,
+        # whatever epsilon and cross say (the no-grgr ablation; cross may be searched)
+        "grgr": Param(True),
         "epsilon": Param(0.3, low=0, high=1),  # GRGR enhanced-weight strength, 0 = off
         # GRGR image-to-text and text-to-image similarities mixed into the joint graph, 0 = off
         "cross": Param(0.0, low=0, high=1),

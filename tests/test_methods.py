@@ -122,6 +122,16 @@ def test_each_switch_alone_changes_the_loss(batch, switch):
     assert abs(l_base.item() - l_one.item()) > 1e-4
 
 
+def test_grgr_off_is_epsilon_and_cross_off(batch):
+    f_img, f_txt, _, _ = batch
+    grgr = dict(batch_size=M, k=4, epsilon=0.3, cross=0.4)
+    on, off = SGRN(**grgr).targets(f_img, f_txt), SGRN(**grgr, grgr=False).targets(f_img, f_txt)
+    bare = SGRN(batch_size=M, k=4, epsilon=0.0, cross=0.0).targets(f_img, f_txt)
+    assert torch.equal(off["S"], bare["S"])
+    assert (on["S"] - off["S"]).abs().max() > 0.05
+    assert torch.equal(on["S_img"], off["S_img"]) and torch.equal(on["S_txt"], off["S_txt"])
+
+
 @pytest.mark.parametrize(
     "method", [SGRN(batch_size=M, k=4), SGRN(**DEGENERATE), DJSRH(), JDSH()], ids=repr
 )

@@ -21,8 +21,9 @@ class SGRN(Method):
 
     @torch.no_grad()
     def targets(self, f_img: Tensor, f_txt: Tensor) -> dict[str, Tensor]:
-        """S (section 6), the rebased intra-modal graphs S'_I, S'_T (section 4) and, for the
-        `local` form of L_intra, their kNN masks N_I, N_T; all (m, m)."""
+        """S (section 6; with grgr off, mu S_J of section 5), the rebased intra-modal graphs
+        S'_I, S'_T (section 4) and, for the `local` form of L_intra, their kNN masks N_I, N_T;
+        all (m, m)."""
         p = self.params
 
         def local_graph(c: Tensor) -> Tensor:
@@ -31,9 +32,12 @@ class SGRN(Method):
 
         c_img, c_txt = self.cosine_graphs(f_img, f_txt)
         s_img, s_txt = local_graph(c_img), local_graph(c_txt)
-        s_joint = joint_graph(s_img, s_txt, p["beta"], p["eta"], p["cross"])
-        w = enhanced_weight(s_img, s_txt, p["kappa"], p["epsilon"])
-        out = {"S": p["mu"] * (w * s_joint), "S_img": s_img, "S_txt": s_txt}
+        if p["grgr"]:
+            s_joint = joint_graph(s_img, s_txt, p["beta"], p["eta"], p["cross"])
+            s = p["mu"] * (enhanced_weight(s_img, s_txt, p["kappa"], p["epsilon"]) * s_joint)
+        else:
+            s = p["mu"] * joint_graph(s_img, s_txt, p["beta"], p["eta"])
+        out = {"S": s, "S_img": s_img, "S_txt": s_txt}
         if "local" in p["intra_form"].split("+"):
             out.update(N_img=knn_mask(c_img, p["k"]), N_txt=knn_mask(c_txt, p["k"]))
         return out
