@@ -32,12 +32,11 @@ class SGRN(Method):
 
         c_img, c_txt = self.cosine_graphs(f_img, f_txt)
         s_img, s_txt = local_graph(c_img), local_graph(c_txt)
-        if p["grgr"]:
-            s_joint = joint_graph(s_img, s_txt, p["beta"], p["eta"], p["cross"])
-            s = p["mu"] * (enhanced_weight(s_img, s_txt, p["kappa"], p["epsilon"]) * s_joint)
-        else:
-            s = p["mu"] * joint_graph(s_img, s_txt, p["beta"], p["eta"])
-        out = {"S": s, "S_img": s_img, "S_txt": s_txt}
+        # grgr off zeroes GRGR's two strengths: no cross term, W = 1 exactly
+        cross, epsilon = (p["cross"], p["epsilon"]) if p["grgr"] else (0.0, 0.0)
+        s_joint = joint_graph(s_img, s_txt, p["beta"], p["eta"], cross)
+        w = enhanced_weight(s_img, s_txt, p["kappa"], epsilon)
+        out = {"S": p["mu"] * (w * s_joint), "S_img": s_img, "S_txt": s_txt}
         if "local" in p["intra_form"].split("+"):
             out.update(N_img=knn_mask(c_img, p["k"]), N_txt=knn_mask(c_txt, p["k"]))
         return out
