@@ -504,7 +504,9 @@ def evaluate_retrieval(
 
     Returns ``{"map@50": ..., "map@all": ..., "p@k": {K: ...}, "pr": {"radius": [0..c],
     "precision": [...], "recall": [...]}, "protocol": {...}}`` (one ``map@R`` key per
-    entry of ``map_r``; None gives ``map@all``). Conventions:
+    entry of ``map_r``; None gives ``map@all``), and with ``map@all``, ``"ap@all"``: each
+    query's AP over the whole ranking, in query order (their mean is ``map@all``), for
+    comparisons paired by query. Conventions:
 
     - MAP@R: as :func:`map_at_r`; queries with no relevant item in the top R give AP = 0
       and count in the mean. R larger than the database means the whole ranking.
@@ -542,6 +544,8 @@ def evaluate_retrieval(
     map_cols, k_cols = cols[:len(map_n)], cols[len(map_n):]
 
     map_sums = np.zeros(len(map_r))
+    all_col = map_cols[map_r.index(None)] if None in map_r else None
+    query_ap = []
     hit_sums = np.zeros(len(topk))
     recall_sum = np.zeros(nbins)
     recall_count = 0
@@ -550,6 +554,8 @@ def evaluate_retrieval(
     for hist, relhist, ap, hits in _per_query(q_packed, db_packed, q_labels, db_labels, cuts,
                                               int(chunk), ties, threads):
         map_sums += ap[:, map_cols].sum(axis=0)
+        if all_col is not None:
+            query_ap.append(ap[:, all_col].copy())
         hit_sums += hits[:, k_cols].sum(axis=0)
         retrieved = hist.cumsum(axis=1)
         relevant = relhist.cumsum(axis=1)
@@ -568,6 +574,8 @@ def evaluate_retrieval(
         precision = np.where(prec_count > 0, prec_sum / np.maximum(prec_count, 1), np.nan)
 
     result: dict = {_map_key(r): float(s / nq) for r, s in zip(map_r, map_sums)}
+    if all_col is not None:
+        result["ap@all"] = np.concatenate(query_ap).tolist()
     result["p@k"] = {k: float(s / n / nq) for k, n, s in zip(topk, k_n, hit_sums)}
     result["pr"] = {
         "radius": list(range(nbins)),

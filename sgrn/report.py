@@ -125,8 +125,40 @@ def summary(runs: list[dict], digits: int = 3) -> dict:
     return nested
 
 
-def paired_differences(runs: list[dict], reference: str) -> list[tuple[str, str, int, dict]]:
-    """(dataset, method, bits, {metric: (mean, std)}) of method minus reference, paired by seed.
+QUERY_INTERVAL_LEVEL = 0.95
+QUERY_RESAMPLES = 9999
+
+
+def query_interval(pairs: list[tuple[dict, dict]], direction: str) -> tuple[float, float] | None:
+    """95% bootstrap interval of the MAP@all difference over the test queries, or None when
+    an evaluation has no per-query AP (written before the evaluate step kept it).
+
+    Each query's AP difference is averaged over the seed pairs, then the queries are
+    resampled (percentile bootstrap, seeded). The seed spread says how much training noise
+    moves a difference; this interval says how much the choice of test queries does, which
+    on a 100-query split is often the larger of the two.
+    """
+    from scipy.stats import bootstrap
+
+    aps = [(a[direction].get("ap@all"), b[direction].get("ap@all")) for a, b in pairs]
+    if any(x is None or y is None for x, y in aps):
+        return None
+    lengths = {len(x) for pair in aps for x in pair}
+    if len(lengths) != 1:
+        a, b = pairs[0]
+        raise DataError(f"{a['dataset']}: {a['method']} and {b['method']} at {a['bits']} bits were "
+                        f"evaluated on different query sets (ap@all lengths {sorted(lengths)})")
+    per_query = np.mean([np.asarray(x, float) - np.asarray(y, float) for x, y in aps], axis=0)
+    if np.ptp(per_query) == 0:
+        return float(per_query[0]), float(per_query[0])
+    result = bootstrap((per_query,), np.mean, n_resamples=QUERY_RESAMPLES, method="percentile",
+                       confidence_level=QUERY_INTERVAL_LEVEL, rng=np.random.default_rng(0))
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def paired_differences(runs: list[dict], reference: str) -> list[tuple[str, str, int, dict, dict]]:
+    """(dataset, method, bits, {metric: (mean, std, seeds)}, {direction: MAP@all interval over
+    queries or None}) of method minus reference, paired by seed.
 
     Pairing by seed removes the variation that both runs share (same split, same features,
     same initial seed), so the spread is that of the difference itself.
@@ -145,8 +177,17 @@ def paired_differences(runs: list[dict], reference: str) -> list[tuple[str, str,
             for key in _map_keys(pairs[0][0]):
                 values = np.array([a[direction][key] - b[direction][key] for a, b in pairs])
                 diffs[_metric_name(direction, key)] = (float(values.mean()), float(values.std()), len(values))
-        out.append((dataset, method, bits, diffs))
+        intervals = {direction: query_interval(pairs, direction) for direction in DIRECTIONS}
+        out.append((dataset, method, bits, diffs, intervals))
     return out
+
+
+def _interval_cell(interval: tuple[float, float] | None, digits: int) -> str:
+    if interval is None:
+        return "n/a"
+    low, high = interval
+    mark = "" if low <= 0 <= high else " *"
+    return f"[{low:+.{digits}f}, {high:+.{digits}f}]{mark}"
 
 
 def _difference_section(runs: list[dict], dataset: str, reference: str, digits: int) -> list[str]:
@@ -154,13 +195,21 @@ def _difference_section(runs: list[dict], dataset: str, reference: str, digits: 
     if not rows:
         return []
     keys = list(rows[0][3])
+    percent = f"{QUERY_INTERVAL_LEVEL:.0%}"
     lines = ["", f"## Difference to {reference}, paired by seed (mean ± std over seeds)", "",
-             "| method | bits | " + " | ".join(_header(keys)) + " | seeds |",
-             "|---|---|" + "---|" * len(keys) + "---|"]
-    for _, method, bits, diffs in rows:
+             f"The last two columns: {percent} bootstrap interval of the MAP@all difference over the "
+             "test queries (each query's AP difference averaged over seeds, queries resampled); "
+             "* marks an interval that excludes 0; where it holds 0, another draw of test queries "
+             "could reverse the sign of the gap.", "",
+             "| method | bits | " + " | ".join(_header(keys)) + " | seeds | "
+             + " | ".join(f"{label} MAP@all, {percent} over queries" for label in DIRECTIONS.values()) + " |",
+             "|---|---|" + "---|" * len(keys) + "---|" + "---|" * len(DIRECTIONS)]
+    for _, method, bits, diffs, intervals in rows:
         cells = [f"{m:+.{digits}f} ± {s:.{digits}f}" if n > 1 else f"{m:+.{digits}f}"
                  for m, s, n in diffs.values()]
-        lines.append(f"| {method} | {bits} | " + " | ".join(cells) + f" | {next(iter(diffs.values()))[2]} |")
+        bounds = [_interval_cell(intervals[d], digits) for d in DIRECTIONS]
+        lines.append(f"| {method} | {bits} | " + " | ".join(cells) + f" | {next(iter(diffs.values()))[2]} | "
+                     + " | ".join(bounds) + " |")
     return lines + [""]
 
 

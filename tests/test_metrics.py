@@ -16,6 +16,7 @@ def _reference(bq, bd, lq, ld, map_r, topk):
     bits, ndb, nq = len(bq[0]), len(bd), len(bq)
     maps = {r: 0.0 for r in map_r}
     pks = {k: 0.0 for k in topk}
+    query_ap = []
     rec_sum, rec_n = [0.0] * (bits + 1), 0
     prec_sum, prec_n = [0.0] * (bits + 1), [0] * (bits + 1)
     for qc, ql in zip(bq, lq):
@@ -30,6 +31,8 @@ def _reference(bq, bd, lq, ld, map_r, topk):
                     hits += 1
                     total += hits / (pos + 1)
             maps[r] += total / hits if hits else 0.0
+            if r is None:
+                query_ap.append(total / hits if hits else 0.0)
         for k in topk:
             n = min(k, ndb)
             pks[k] += sum(ranked[:n]) / n
@@ -46,6 +49,7 @@ def _reference(bq, bd, lq, ld, map_r, topk):
                 prec_n[radius] += 1
     out = {("map@all" if r is None else f"map@{r}"): v / nq for r, v in maps.items()}
     out["p@k"] = {k: v / nq for k, v in pks.items()}
+    out["ap@all"] = query_ap
     out["recall"] = [s / rec_n if rec_n else math.nan for s in rec_sum]
     out["precision"] = [s / n if n else math.nan for s, n in zip(prec_sum, prec_n)]
     return out
@@ -84,6 +88,7 @@ def test_evaluate_matches_brute_force(seed, nq, ndb, bits, chunk):
         )
     assert list(got["p@k"]) == list(topk)
     _assert_close(list(got["p@k"].values()), list(ref["p@k"].values()))
+    _assert_close(got["ap@all"], ref["ap@all"])  # per query, in query order
     assert got["pr"]["radius"] == list(range(bits + 1))
     _assert_close(got["pr"]["recall"], ref["recall"])
     _assert_close(got["pr"]["precision"], ref["precision"])
@@ -124,6 +129,7 @@ def test_hand_computed_tiny_example():
     assert res["map@2"] == 1.0
     assert res["map@3"] == 1.0
     assert res["map@all"] == pytest.approx((1 / 1 + 2 / 4) / 2, abs=1e-15)
+    assert res["ap@all"] == [res["map@all"]]  # one query: its AP is the mean
     assert res["p@k"] == {1: 1.0, 2: 0.5, 4: 0.5, 10: 0.5}
     assert res["pr"]["precision"][:4] == pytest.approx([1, 1 / 2, 1 / 3, 1 / 2])
     assert res["pr"]["recall"][:4] == pytest.approx([1 / 2, 1 / 2, 1 / 2, 1])
@@ -189,7 +195,7 @@ def test_error_cases():
         with pytest.raises(ValueError, match="cut-off"):
             evaluate_retrieval(pq, pd, lq, ld, topk=(bad,))
     res = evaluate_retrieval(pq, pd, lq, ld, map_r=None, topk=2)
-    assert set(res) == {"map@all", "p@k", "pr", "protocol"} and list(res["p@k"]) == [2]
+    assert set(res) == {"map@all", "ap@all", "p@k", "pr", "protocol"} and list(res["p@k"]) == [2]
     with pytest.raises(ValueError, match="chunk"):
         map_at_r(pq, pd, lq, ld, None, chunk=0)
     with pytest.raises(ValueError, match="counts"):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from sgrn.data.errors import DataError
@@ -106,10 +107,61 @@ def test_paired_differences_to_a_reference(tmp_path):
     mean, std, n = row[3]["i2t_map_all"]
     assert (row[1], n) == ("sgrn", 2)
     assert mean == pytest.approx(0.15) and std == pytest.approx(0.05)  # differences 0.1 and 0.2
+    assert row[4] == {"i2t": None, "t2i": None}  # no per-query AP in these evaluations
     write_tables(runs, tmp_path / "tables", reference="djsrh")
     md = (tmp_path / "tables/demo.md").read_text()
     assert "## Difference to djsrh, paired by seed" in md
-    assert "| sgrn | 16 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | 2 |" in md
+    assert "| sgrn | 16 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | 2 | n/a | n/a |" in md
+
+
+def _runs_with_query_aps(tmp_path, aps):
+    """Evaluations whose per-query APs are ``aps[(method, seed)]`` (MAP@all = their mean)."""
+    params = {"datasets": ["demo"], "methods": ["sgrn", "djsrh"], "configs": [0], "bits": [16],
+              "seeds": sorted({seed for _, seed in aps})}
+    for (method, seed), ap in aps.items():
+        run = fake_run(seed, float(np.mean(ap)), float(np.mean(ap)))
+        for direction in ("i2t", "t2i"):
+            run[direction]["ap@all"] = list(ap)
+        path = evaluation_path(tmp_path, "demo", method, 0, 16, seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(run))
+    return load_runs(tmp_path, params)
+
+
+def test_query_interval_pairs_queries_and_seeds(tmp_path):
+    """The interval resamples queries of the seed-averaged per-query difference: it holds the
+    mean difference, excludes 0 for a difference every query shares, holds 0 for one that a
+    few queries carry in opposite directions."""
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0.2, 0.8, size=(2, 200))
+    steady = _runs_with_query_aps(tmp_path / "steady", {
+        ("djsrh", 0): base[0], ("djsrh", 1): base[1],
+        ("sgrn", 0): base[0] + rng.uniform(0.01, 0.03, 200), ("sgrn", 1): base[1] + 0.02})
+    (row,) = paired_differences(steady, "djsrh")
+    low, high = row[4]["i2t"]
+    assert 0 < low < row[3]["i2t_map_all"][0] < high < 0.03
+    write_tables(steady, tmp_path / "tables", reference="djsrh")
+    assert f"| [{low:+.3f}, {high:+.3f}] * |" in (tmp_path / "tables/demo.md").read_text()
+
+    noisy = base[0] + np.where(np.arange(200) % 2 == 0, 0.2, -0.19)
+    swing = _runs_with_query_aps(tmp_path / "swing", {("djsrh", 0): base[0], ("sgrn", 0): noisy})
+    (row,) = paired_differences(swing, "djsrh")
+    low, high = row[4]["t2i"]
+    assert low < 0 < high and row[3]["t2i_map_all"][0] == pytest.approx(0.005)
+    write_tables(swing, tmp_path / "tables", reference="djsrh")
+    assert f"| [{low:+.3f}, {high:+.3f}] |" in (tmp_path / "tables/demo.md").read_text()
+
+
+def test_query_interval_of_a_constant_difference_is_that_difference(tmp_path):
+    aps = {("djsrh", 0): [0.5, 0.25, 0.75], ("sgrn", 0): [0.625, 0.375, 0.875]}
+    (row,) = paired_differences(_runs_with_query_aps(tmp_path, aps), "djsrh")
+    assert row[4]["i2t"] == (0.125, 0.125)
+
+
+def test_query_sets_of_different_sizes_are_refused(tmp_path):
+    aps = {("djsrh", 0): [0.5, 0.25, 0.75], ("sgrn", 0): [0.6, 0.3]}
+    with pytest.raises(DataError, match="demo: sgrn and djsrh at 16 bits .*different query sets"):
+        paired_differences(_runs_with_query_aps(tmp_path, aps), "djsrh")
 
 
 def test_only_the_configuration_chosen_on_validation_is_reported(tmp_path):
