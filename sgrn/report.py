@@ -193,7 +193,8 @@ def _interval_cell(interval: tuple[float, float] | None, digits: int) -> str:
 
 
 def _difference_section(runs: list[dict], dataset: str, reference: str, digits: int) -> list[str]:
-    rows = [row for row in paired_differences(runs, reference) if row[0] == dataset]
+    # only this dataset's runs: each difference's bootstrap is computed once, not per dataset
+    rows = paired_differences([run for run in runs if run["dataset"] == dataset], reference)
     if not rows:
         return []
     keys = list(rows[0][3])
