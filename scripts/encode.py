@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Step 5, encode: packed binary codes of queries and database, both modalities -> codes.h5."""
+"""Step 5, encode: packed binary codes of queries and database, both modalities -> codes.h5
+(with the indices of the validation queries, which are database rows)."""
 import h5py
 import numpy as np
 
@@ -33,6 +34,10 @@ def main(args, log):
             g.create_dataset("text", data=packed_codes(txt_net, feats, "text", idx, device))
             g.create_dataset("labels", data=feats.labels[idx])
             g.create_dataset("index", data=idx)
+        validation = feats.split.get("validation")
+        if validation is not None and len(validation):
+            # which database rows the trainer validated on: evaluate measures them as it did
+            f.create_group("validation").create_dataset("index", data=np.sort(validation))
         n_query, n_database = len(feats.split["query"]), len(feats.split["database"])
         stamp(f, "encode", ckpt["params_hash"], dataset=args.dataset, method=args.method, bits=args.bits,
               seed=ckpt["seed"], config=ckpt.get("config", 0), bit_order=BIT_ORDER,

@@ -1,9 +1,13 @@
 #!/usr/bin/env python
-"""Step 6, evaluate: MAP@R, MAP@all, precision@K and PR points, I->T and T->I -> JSON."""
+"""Step 6, evaluate: MAP@R, MAP@all, precision@K and PR points, I->T and T->I -> JSON; and the
+MAP@all of the validation queries, measured as the trainer measured it for model selection."""
 import math
+
+import numpy as np
 
 from sgrn.atomic import write_json
 from sgrn.cli import parser, run
+from sgrn.data.errors import DataError
 from sgrn.h5 import open_complete
 from sgrn.metrics import evaluate_retrieval, label_prior_map
 from sgrn.params import load_params
@@ -18,11 +22,31 @@ def without_nan(value):
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
+def validation_retrieval(db: dict, validation_index: np.ndarray, chunk: int, source: str) -> dict:
+    """MAP@all and per-query AP of the validation queries against the database minus them,
+    both directions: the trainer's validation (sgrn.train.validate), from the saved codes.
+
+    ``db``: the database's codes, labels and row indices (sorted, as encode writes them).
+    """
+    is_val = np.isin(db["index"], validation_index)
+    val, rest = np.flatnonzero(is_val), np.flatnonzero(~is_val)
+    if len(val) != len(np.unique(validation_index)):
+        raise DataError(f"{source}: validation/index names {len(np.unique(validation_index)) - len(val)} rows "
+                        "that are not in database/index; validation queries are database rows")
+    out = {"queries": int(len(val))}
+    for name, (query_side, db_side) in {"i2t": ("image", "text"), "t2i": ("text", "image")}.items():
+        result = evaluate_retrieval(db[query_side][val], db[db_side][rest], db["labels"][val], db["labels"][rest],
+                                    map_r=(None,), topk=(1,), chunk=chunk, ties="stable")
+        out[name] = {"map@all": result["map@all"], "ap@all": result["ap@all"]}
+    return out
+
+
 def main(args, log):
     cfg = load_params(args.params)["evaluate"]
     with open_complete(args.codes, expect_step="encode") as f:
         q = {k: f["query"][k][()] for k in ("image", "text", "labels")}
-        db = {k: f["database"][k][()] for k in ("image", "text", "labels")}
+        db = {k: f["database"][k][()] for k in ("image", "text", "labels", "index")}
+        validation_index = f["validation"]["index"][()] if "validation" in f else None
         meta = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()
                 if k in ("dataset", "method", "config", "bits", "seed", "best_epoch", "val_map_all")}
     map_r = tuple(cfg["map_r"]) + (None,)
@@ -36,6 +60,8 @@ def main(args, log):
     metrics = dict(meta, ties=cfg["ties"],
                    i2t=direction(q["image"], db["text"]), t2i=direction(q["text"], db["image"]),
                    label_prior_map_all=label_prior_map(q["labels"], db["labels"]))
+    if validation_index is not None:
+        metrics["validation"] = validation_retrieval(db, validation_index, cfg["chunk"], args.codes)
     write_json(args.out, without_nan(metrics))
     log.info("%s %s %s bits: I->T MAP@all %.4f, T->I MAP@all %.4f (label prior %.4f) -> %s",
              meta.get("dataset"), meta.get("method"), meta.get("bits"), metrics["i2t"]["map@all"],

@@ -192,20 +192,46 @@ def _interval_cell(interval: tuple[float, float] | None, digits: int) -> str:
     return f"[{low:+.{digits}f}, {high:+.{digits}f}]{mark}"
 
 
-def _difference_section(runs: list[dict], dataset: str, reference: str, digits: int) -> list[str]:
+def validation_view(runs: list[dict]) -> list[dict]:
+    """The validation measurements of the runs that have them (evaluations written since the
+    evaluate step measures them), each as a run of its own: {"i2t": ..., "t2i": ...} with the
+    run's dataset, method, config, bits and seed."""
+    keys = ("dataset", "method", "config", "bits", "seed")
+    return [{"i2t": run["validation"]["i2t"], "t2i": run["validation"]["t2i"], **{k: run[k] for k in keys}}
+            for run in runs if "validation" in run]
+
+
+TEST_DIFFERENCES = {
+    "title": "Difference to {reference}, paired by seed (mean ± std over seeds)",
+    "note": "The last two columns: {percent} bootstrap interval of the MAP@all difference over the "
+            "test queries (each query's AP difference averaged over seeds, queries resampled); "
+            "* marks an interval that excludes 0; where it holds 0, another draw of test queries "
+            "could reverse the sign of the gap.",
+    "queries": "queries",
+}
+VALIDATION_DIFFERENCES = {
+    "title": "The same differences on the validation queries (what model selection sees)",
+    "note": "MAP@all of the validation queries against the database minus them, as the trainer "
+            "measures it (ties by database index), from the same codes; model selection and the "
+            "best epoch use the mean of the two directions. A test gap that shows here too is a "
+            "property of the method on this data; one that does not is the test queries' or the "
+            "training seeds'. Intervals: {percent} bootstrap over the validation queries.",
+    "queries": "validation queries",
+}
+
+
+def _difference_section(runs: list[dict], dataset: str, reference: str, digits: int,
+                        text: dict[str, str] = TEST_DIFFERENCES) -> list[str]:
     # only this dataset's runs: each difference's bootstrap is computed once, not per dataset
     rows = paired_differences([run for run in runs if run["dataset"] == dataset], reference)
     if not rows:
         return []
     keys = list(rows[0][3])
     percent = f"{QUERY_INTERVAL_LEVEL:.0%}"
-    lines = ["", f"## Difference to {reference}, paired by seed (mean ± std over seeds)", "",
-             f"The last two columns: {percent} bootstrap interval of the MAP@all difference over the "
-             "test queries (each query's AP difference averaged over seeds, queries resampled); "
-             "* marks an interval that excludes 0; where it holds 0, another draw of test queries "
-             "could reverse the sign of the gap.", "",
+    lines = ["", "## " + text["title"].format(reference=reference), "", text["note"].format(percent=percent), "",
              "| method | bits | " + " | ".join(_header(keys)) + " | seeds | "
-             + " | ".join(f"{label} MAP@all, {percent} over queries" for label in DIRECTIONS.values()) + " |",
+             + " | ".join(f"{label} MAP@all, {percent} over {text['queries']}" for label in DIRECTIONS.values())
+             + " |",
              "|---|---|" + "---|" * len(keys) + "---|" + "---|" * len(DIRECTIONS)]
     for _, method, bits, diffs, intervals in rows:
         cells = [f"{m:+.{digits}f} ± {s:.{digits}f}" if n > 1 else f"{m:+.{digits}f}"
@@ -256,6 +282,7 @@ def write_tables(runs: list[dict], out_dir: Path, digits: int = 3, reference: st
                 "|---|---|---|" + "---|" * len(header) + "---|---|", *md, ""]
         if reference:
             text += _difference_section(runs, dataset, reference, digits)
+            text += _difference_section(validation_view(runs), dataset, reference, digits, VALIDATION_DIFFERENCES)
         text += (choices or {}).get(dataset, [])
         (out_dir / f"{dataset}.md").write_text("\n".join(text))
         (out_dir / f"{dataset}.html").write_text(_html_page(f"{dataset}: retrieval MAP", "\n".join(text)))

@@ -17,6 +17,7 @@ from sgrn.report import (
     paired_differences,
     selected_runs,
     summary,
+    validation_view,
     write_plots,
     write_tables,
 )
@@ -162,6 +163,40 @@ def test_query_sets_of_different_sizes_are_refused(tmp_path):
     aps = {("djsrh", 0): [0.5, 0.25, 0.75], ("sgrn", 0): [0.6, 0.3]}
     with pytest.raises(DataError, match="demo: sgrn and djsrh at 16 bits .*different query sets"):
         paired_differences(_runs_with_query_aps(tmp_path, aps), "djsrh")
+
+
+def test_validation_differences_have_their_own_section(tmp_path):
+    """Evaluations that carry the validation queries' APs get a second difference table over
+    them; the test table is unchanged, and evaluations without them get no such table."""
+    params = {"datasets": ["demo"], "methods": ["sgrn", "djsrh"], "configs": [0], "bits": [16], "seeds": [0, 1]}
+    test_values = {("sgrn", 0): 0.5, ("sgrn", 1): 0.7, ("djsrh", 0): 0.4, ("djsrh", 1): 0.5}
+    validation = {("sgrn", 0): ([0.6, 0.4], [0.3, 0.5]), ("sgrn", 1): ([0.6, 0.6], [0.5, 0.5]),
+                  ("djsrh", 0): ([0.5, 0.3], [0.4, 0.6]), ("djsrh", 1): ([0.4, 0.4], [0.6, 0.6])}
+    for (method, seed), v in test_values.items():
+        run = fake_run(seed, v, v)
+        i2t, t2i = validation[(method, seed)]
+        run["validation"] = {"queries": 2, "i2t": {"map@all": float(np.mean(i2t)), "ap@all": i2t},
+                             "t2i": {"map@all": float(np.mean(t2i)), "ap@all": t2i}}
+        path = evaluation_path(tmp_path, "demo", method, 0, 16, seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(run))
+    runs = load_runs(tmp_path, params)
+    (row,) = paired_differences(validation_view(runs), "djsrh")
+    assert row[3]["i2t_map_all"] == pytest.approx((0.15, 0.05, 2))  # I->T differences 0.1 and 0.2
+    assert row[3]["t2i_map_all"] == pytest.approx((-0.1, 0.0, 2))   # T->I: -0.1 on both seeds
+    assert row[4]["t2i"] == pytest.approx((-0.1, -0.1))
+    write_tables(runs, tmp_path / "tables", reference="djsrh")
+    md = (tmp_path / "tables/demo.md").read_text()
+    test_part, validation_part = md.split("## The same differences on the validation queries")
+    test_row = "| sgrn | 16 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | 2 | n/a | n/a |"
+    assert test_row in test_part
+    assert "| sgrn | 16 | +0.150 ± 0.050 | -0.100 ± 0.000 | 2 | " in validation_part
+    assert "| [-0.100, -0.100] * |" in validation_part
+
+    for run in runs:
+        del run["validation"]
+    write_tables(runs, tmp_path / "old", reference="djsrh")
+    assert "validation queries" not in (tmp_path / "old/demo.md").read_text()
 
 
 def test_only_the_configuration_chosen_on_validation_is_reported(tmp_path):

@@ -45,6 +45,11 @@ def test_end_to_end_outputs(project):
     assert summary["demo"]["sgrn"]["b16"] == pytest.approx((cell["i2t_map_all"] + cell["t2i_map_all"]) / 2, abs=6e-4)
     assert json.loads((project / "results/demo/sgrn/c0/b16/s0/live/metrics.json").read_text())["step"] >= 1
     assert "best validation MAP@all" in (project / "logs/train/demo/sgrn/c0/b16/s0.log").read_text()
+    evaluation = json.loads((project / "results/evaluation/demo/sgrn/c0/b16/s0.json").read_text())
+    validation = evaluation["validation"]  # measured again from the codes: the trainer's own number
+    assert validation["queries"] == 20 and len(validation["t2i"]["ap@all"]) == 20
+    assert (validation["i2t"]["map@all"] + validation["t2i"]["map@all"]) / 2 == pytest.approx(
+        evaluation["val_map_all"], abs=1e-12)
 
 
 def test_nothing_to_do_after_a_run(project):
