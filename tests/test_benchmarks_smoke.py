@@ -34,6 +34,15 @@ def test_metrics_benchmark_quick():
     assert "agree to 1e-9" in out and "speed-up of ours over the argsort reference" in out
 
 
+def test_neighbour_precision_quick():
+    """Mutual neighbourhoods are a subset of the union: never more edges per row."""
+    out = bench("neighbour_precision.py", "--synthetic", "300", "--batches", "5")
+    for modality in ("image", "text"):
+        cells = re.search(rf"^\| {modality} \| (.+) \|$", out, re.M).group(1).split(" | ")
+        edges = [float(re.search(r"\(([\d.]+)\)", cell).group(1)) for cell in cells]
+        assert edges[0] == 31.0 and edges[2] <= edges[1] <= edges[0], out
+
+
 @pytest.mark.slow
 def test_channels_last_benchmark_quick():
     out = bench("bench_channels_last.py", "--repeat", "1")
