@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 
+import h5py
 import pytest
 
 from workflow_utils import BIN, run
@@ -56,6 +57,21 @@ def test_truncated_codes_file_keeps_the_previous_metrics(smk_project, tmp_path):
     metrics.write_text('{"previous": true}\n')
     proc = step(smk_project, "evaluate", "--codes", str(codes), "--out", str(metrics))
     assert_refused(proc, f"{codes}: not a readable HDF5 file")
+    assert metrics.read_text() == '{"previous": true}\n'
+
+
+def test_validation_rows_outside_the_database_keep_the_previous_metrics(smk_project, tmp_path):
+    codes = tmp_path / "codes.h5"
+    shutil.copy(smk_project / "results/demo/sgrn/c0/b16/s0/codes.h5", codes)
+    with h5py.File(codes, "a") as f:
+        query_rows = f["query/index"][:2]
+        index = f["validation/index"][()]
+        del f["validation/index"]
+        f["validation/index"] = sorted({*index[:-2], *query_rows})
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text('{"previous": true}\n')
+    proc = step(smk_project, "evaluate", "--codes", str(codes), "--out", str(metrics))
+    assert_refused(proc, f"{codes}: validation/index names 2 rows that are not in database/index")
     assert metrics.read_text() == '{"previous": true}\n'
 
 
