@@ -1,7 +1,7 @@
 """The ``sgrn`` command (``python -m sgrn``): tools over the workflow's outputs.
 
-    sgrn search --run results/demo/sgrn/b64/s0 --tags "red circle" -k 5
-    sgrn search --run results/demo/sgrn/b64/s0 --image photo.jpg --json
+    sgrn search --run results/demo/sgrn/c0/b64/s0 --tags "red circle" -k 5
+    sgrn search --run results/demo/sgrn/c0/b64/s0 --image photo.jpg --json
     sgrn serve                  # the retrieval browser on http://127.0.0.1:PORT/
 
 The workflow steps themselves are the scripts in scripts/ (run by Snakemake or DVC).
