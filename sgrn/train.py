@@ -19,7 +19,7 @@ import torch
 
 from sgrn.checkpoint import CHECKPOINT_FORMAT
 from sgrn.data.errors import DataError
-from sgrn.device import pick_device, use_cuda_graphs
+from sgrn.device import DeviceError, pick_device, use_cuda_graphs
 from sgrn.encoding import packed_codes
 from sgrn.featurefile import Features
 from sgrn.methods import build_method
@@ -97,7 +97,8 @@ class TargetSource:
 
 class TrainStep:
     """One SGD step on the training pairs `batch` (indices on the device): targets, forward,
-    loss, backward and both optimiser updates.
+    loss, backward and both optimiser updates (three when the method owns modules:
+    `opt_modules` updates their parameters; `uses_features` methods get the batch's features).
 
     The loss and its terms are added, in float64, to `sums` on the device; nothing is read
     back to the host, so steps queue on a GPU without waiting. (float64 sums of the float32
@@ -106,8 +107,9 @@ class TrainStep:
     """
 
     def __init__(self, img_net, txt_net, opt_img, opt_txt, x_img, x_txt, targets: TargetSource,
-                 mixed_precision: bool, device: torch.device):
+                 mixed_precision: bool, device: torch.device, opt_modules: torch.optim.Optimizer | None = None):
         self.img_net, self.txt_net, self.opt_img, self.opt_txt = img_net, txt_net, opt_img, opt_txt
+        self.opt_modules = opt_modules
         self.x_img, self.x_txt, self.targets = x_img, x_txt, targets
         self.mixed_precision, self.device = mixed_precision, device
         # Autocast's weight-cast cache must be off while a CUDA graph is captured.
@@ -121,13 +123,18 @@ class TrainStep:
         # bfloat16 autocast for the nets and the loss; the targets stay float32
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.mixed_precision,
                             cache_enabled=self.autocast_cache):
-            loss, terms = self.targets.method.loss(self.img_net(f_img, alpha), self.txt_net(f_txt, alpha),
-                                                   targets)
+            method = self.targets.method
+            extra = {"features": (f_img, f_txt)} if method.uses_features else {}
+            loss, terms = method.loss(self.img_net(f_img, alpha), self.txt_net(f_txt, alpha), targets, **extra)
         self.opt_img.zero_grad(set_to_none=True)
         self.opt_txt.zero_grad(set_to_none=True)
+        if self.opt_modules is not None:
+            self.opt_modules.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_img.step()
         self.opt_txt.step()
+        if self.opt_modules is not None:
+            self.opt_modules.step()
         values = torch.stack([loss.detach(), *terms.values()])
         if self.sums is None:
             self.names = ["loss", *terms]
@@ -139,6 +146,21 @@ class TrainStep:
         sums = self.sums.tolist()
         self.sums.zero_()
         return {name: value / steps for name, value in zip(self.names, sums)}
+
+
+def cuda_graphs_with_modules(graphed: bool, option: str | bool, family: str) -> bool:
+    """Whether to capture CUDA graphs for a method that owns modules: never.
+
+    The captured step (sgrn/cudagraph_step.py) was written and checked for the two hash nets'
+    optimisers only; a third one (the method's modules) is not checked on a GPU, so such a
+    method trains with the eager step: train.cuda_graphs auto falls back to it, true is
+    refused."""
+    if graphed and option is True:
+        raise DeviceError(f"train.cuda_graphs: true, but method family {family!r} owns trainable modules, "
+                          "which the CUDA-graph step does not capture; use auto (eager for this family) or false")
+    if graphed:
+        log.info("%s owns trainable modules: eager steps, not CUDA graphs", family)
+    return False
 
 
 def train_one_epoch(step, order: torch.Tensor, batch_size: int, alpha: float) -> dict[str, float]:
@@ -160,20 +182,33 @@ def best_so_far(best: dict | None, epoch: int, val_map: float, img_net, txt_net)
             "text": copy.deepcopy(txt_net.state_dict())}
 
 
-def training_state(img_net, txt_net, opt_img, opt_txt, shuffle, best, history) -> dict:
-    """All that an interrupted run needs to continue exactly (live tensors: save it at once)."""
-    return {"image": img_net.state_dict(), "text": txt_net.state_dict(),
-            "opt_img": opt_img.state_dict(), "opt_txt": opt_txt.state_dict(),
-            "shuffle": shuffle.get_state(), "torch_rng": torch.get_rng_state(),
-            "numpy_rng": np.random.get_state(), "best": best, "history": history}
+def training_state(img_net, txt_net, opt_img, opt_txt, shuffle, best, history,
+                   modules=(), opt_modules=None) -> dict:
+    """All that an interrupted run needs to continue exactly (live tensors: save it at once).
+
+    The method's own modules (`Method.modules`) and their optimiser are kept under "modules"
+    and "opt_modules" when it has some."""
+    state = {"image": img_net.state_dict(), "text": txt_net.state_dict(),
+             "opt_img": opt_img.state_dict(), "opt_txt": opt_txt.state_dict(),
+             "shuffle": shuffle.get_state(), "torch_rng": torch.get_rng_state(),
+             "numpy_rng": np.random.get_state(), "best": best, "history": history}
+    if opt_modules is not None:
+        state["modules"] = [module.state_dict() for module in modules]
+        state["opt_modules"] = opt_modules.state_dict()
+    return state
 
 
-def restore_training_state(state: dict, img_net, txt_net, opt_img, opt_txt, shuffle) -> tuple[dict, list]:
+def restore_training_state(state: dict, img_net, txt_net, opt_img, opt_txt, shuffle,
+                           modules=(), opt_modules=None) -> tuple[dict, list]:
     """Put a `training_state` back; returns (best, history)."""
     img_net.load_state_dict(state["image"])
     txt_net.load_state_dict(state["text"])
     opt_img.load_state_dict(state["opt_img"])
     opt_txt.load_state_dict(state["opt_txt"])
+    if opt_modules is not None:
+        for module, saved in zip(modules, state["modules"], strict=True):
+            module.load_state_dict(saved)
+        opt_modules.load_state_dict(state["opt_modules"])
     shuffle.set_state(state["shuffle"])
     torch.set_rng_state(state["torch_rng"])
     np.random.set_state(state["numpy_rng"])
@@ -210,18 +245,29 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     txt_net = TextHashNet(d_txt, bits, hidden=cfg.text_hidden).to(device)
     opt_img = _sgd(img_net.parameters(), cfg.lr_image, cfg, device)
     opt_txt = _sgd(txt_net.parameters(), cfg.lr_text, cfg, device)
+    # the method's own modules (decoders, ...), made after the nets so that their
+    # initialisation is the same with or without them; trained, never saved in model.pt
+    method = batch_targets.method
+    method.build((d_img, d_txt), bits)
+    modules = [module.to(device).train() for module in method.modules()]
+    opt_modules = None
+    if modules:
+        lr = cfg.lr_image if method.module_lr is None else method.module_lr
+        opt_modules = _sgd([q for module in modules for q in module.parameters()], lr, cfg, device)
+        graphed = cuda_graphs_with_modules(graphed, cfg.cuda_graphs, family)
     shuffle = torch.Generator().manual_seed(seed)
 
     best: dict | None = None
     history: list[dict[str, float]] = []
     if resume is not None:
-        best, history = restore_training_state(resume, img_net, txt_net, opt_img, opt_txt, shuffle)
+        best, history = restore_training_state(resume, img_net, txt_net, opt_img, opt_txt, shuffle,
+                                               modules, opt_modules)
         log.info("resuming after epoch %d of %d", len(history), cfg.epochs)
         for epoch, record in enumerate(history):
             if on_epoch:
                 on_epoch(epoch, record)
     step = TrainStep(img_net, txt_net, opt_img, opt_txt, x_img, x_txt, batch_targets,
-                     cfg.mixed_precision, device)
+                     cfg.mixed_precision, device, opt_modules)
     if graphed:
         from sgrn.cudagraph_step import GraphedStep
 
@@ -240,7 +286,8 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
         if on_epoch:
             on_epoch(epoch, record)
         if save_state and (epoch + 1) % cfg.checkpoint_every == 0 and not last:
-            save_state(training_state(img_net, txt_net, opt_img, opt_txt, shuffle, best, history))
+            save_state(training_state(img_net, txt_net, opt_img, opt_txt, shuffle, best, history,
+                                      modules, opt_modules))
 
     return _checkpoint(family, method_params, bits, seed, (d_img, d_txt), asdict(cfg), best)
 

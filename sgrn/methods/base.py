@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from sgrn.graphs import cosine_graph
 from sgrn.hparams import check_standardised, resolve_method_params
@@ -11,12 +11,19 @@ from sgrn.hparams import check_standardised, resolve_method_params
 class Method:
     """A family's targets and loss for one batch; subclasses set `name` and implement both.
 
+    A family that owns trainable modules builds them in `build` and lists them in `modules`;
+    one that needs the batch's input features in its loss sets ``uses_features``.
+
     ``batch_size`` is the number of rows each graph will have (a batch, or n for a global
     graph); ``standardised`` = (image, text): whether each modality's features were z-scored,
     so that its cosine graph is (1 + cos) / 2 (method.md section 3).
     """
 
     name = ""
+    uses_features: bool = False
+    """True: the trainer calls ``loss(h_img, h_txt, targets, features=(f_img, f_txt))``."""
+    module_lr: float | None = None
+    """Learning rate of the modules' optimiser; None: train.lr_image."""
 
     def __init__(
         self,
@@ -31,6 +38,17 @@ class Method:
     def __repr__(self) -> str:
         args = [f"{k}={v!r}" for k, v in self.params.items()]
         return f"{type(self).__name__}({', '.join(args)}, standardised={self.standardised!r})"
+
+    def build(self, dims: tuple[int, int], bits: int) -> None:
+        """Create the method's trainable modules, if any, for features of ``dims`` = (image,
+        text) and codes of ``bits``; called by the trainer once, after its hash nets and
+        under the same seeded torch RNG. The default creates nothing."""
+
+    def modules(self) -> list[nn.Module]:
+        """Trainable modules the method owns (decoders, a common representation), made by
+        `build`: the trainer moves them to the device, optimises their parameters with an SGD
+        optimiser of their own and keeps them in the training state, not in model.pt."""
+        return []
 
     def cosine_graphs(self, f_img: Tensor, f_txt: Tensor) -> tuple[Tensor, Tensor]:
         """C_I and C_T in [0, 1] (section 3), each with its modality's mapping."""
