@@ -18,6 +18,10 @@ import sys
 import pandas as pd
 
 SUMMARY_KEY = re.compile(r"[^.]+\.[^.]+\.b[0-9]+$")  # results/summary.json: dataset.method.b{bits}
+NO_DVC = ("sgrn.experiments: no `dvc` command on PATH; activate the project's environment first "
+          "(source .venv/bin/activate), or install it with `make install`")
+NO_EXPERIMENTS = ("sgrn.experiments: no DVC experiments to compare yet; run one first, e.g. "
+                  "`dvc exp run -S train.epochs=3` (README.md, \"Comparing experiments\")")
 SHOW = [
     "dvc", "exp", "show", "--csv", "--only-changed",
     # timestamps and tree columns, dependency hashes (paths), results/metrics.json's detailed metrics
@@ -27,9 +31,15 @@ SHOW = [
 ]
 
 
+class NoExperiments(Exception):
+    """`dvc exp show` listed no experiment, only the workspace and commits."""
+
+
 def side_by_side(csv_text: str) -> pd.DataFrame:
     """`dvc exp show --csv` output transposed: values as rows, experiments as columns."""
     table = pd.read_csv(io.StringIO(csv_text), dtype=str)
+    if "Experiment" not in table or table["Experiment"].isna().all():
+        raise NoExperiments  # --only-changed drops the column when no row has a name
     names = table["Experiment"].fillna(table["rev"])  # workspace and branch rows have no name
     table = table.drop(columns=["Experiment", "rev"]).set_axis(names, axis=0).T
     params_first = sorted(table.index, key=lambda row: SUMMARY_KEY.match(row) is not None)  # a stable sort
@@ -38,11 +48,20 @@ def side_by_side(csv_text: str) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    done = subprocess.run([*SHOW, *argv], capture_output=True, text=True)
+    try:
+        done = subprocess.run([*SHOW, *argv], capture_output=True, text=True)
+    except FileNotFoundError:
+        print(NO_DVC, file=sys.stderr)
+        return 2
     if done.returncode != 0:
         sys.stderr.write(done.stderr)
         return done.returncode
-    print(side_by_side(done.stdout).to_string(na_rep="-"))
+    try:
+        table = side_by_side(done.stdout)
+    except NoExperiments:
+        print(NO_EXPERIMENTS, file=sys.stderr)
+        return 1
+    print(table.to_string(na_rep="-"))
     return 0
 
 
