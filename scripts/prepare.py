@@ -16,7 +16,7 @@ from sgrn.cli import parser, run
 from sgrn.data.bow import bag_of_words, build_vocab
 from sgrn.data.errors import DataError
 from sgrn.data.rawdir import open_raw
-from sgrn.data.splits import split_from_params
+from sgrn.data.splits import describe_split, split_from_params
 from sgrn.h5 import mark_complete, stamp, write_split
 from sgrn.params import load_params, params_hash
 
@@ -99,9 +99,10 @@ def main(args, log):
     if len(text) == 0:
         raise DataError(f"{args.raw}: no pairs left after dropping rows ({data['counts']})")
     try:
-        split = split_from_params(labels, data["given_query"], cfg["split"])
+        split = split_from_params(labels, data["given_query"], cfg["split"], where=f"prepare.{args.dataset}.split")
     except ValueError as err:
-        raise DataError(f"prepare.{args.dataset}.split: {err}") from None
+        raise DataError(f"{args.params}: {err} (the data has {len(labels)} pairs)") from None
+    log.info("%s: split %s", args.dataset, describe_split(split))
     split = {name: getattr(split, name) for name in ("query", "train", "database", "validation")}
     with atomic_path(args.out) as tmp, h5py.File(tmp, "w") as f:
         f.create_dataset("text", data=text, compression="gzip", chunks=True)

@@ -50,6 +50,9 @@ def validate_params(params: dict, source: str = "params.yaml") -> dict:
     if errors:
         lines = [f"  {_key(e.absolute_path)}: {e.message}" for e in errors]
         raise ParamsError(f"{source}: invalid parameters\n" + "\n".join(lines))
+    from sgrn.data.splits import check_split_settings  # disjoint query/train/validation sizes
+
+    check_split_settings(params, source, error=ParamsError)
     _check_cross_fields(params, source)
     return params
 

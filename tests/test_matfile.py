@@ -134,8 +134,10 @@ def test_steps_import_features_and_honour_the_partition(tmp_path):
         assert f["text"].dtype == np.uint8
         np.testing.assert_array_equal(f["split/query"][()], np.arange(45, 60))
         np.testing.assert_array_equal(f["split/database"][()], np.arange(45))
-        np.testing.assert_array_equal(f["split/train"][()], np.arange(45))
-        assert set(f["split/validation"][()]) <= set(range(45))
+        validation = f["split/validation"][()]
+        assert len(validation) == 10 and set(validation) <= set(range(45))
+        # the training pairs are the other 35: validation is out of sample
+        np.testing.assert_array_equal(f["split/train"][()], np.setdiff1d(np.arange(45), validation))
         assert f.attrs["image_source"] == "mat" and f.attrs["complete"]
 
 

@@ -218,8 +218,10 @@ def test_shared_sample_as_an_on_disk_dataset(tmp_path):
     assert "'skipped_missing_images': 19285" in proc.stderr
     with h5py.File(tmp_path / "pairs.h5") as f:
         assert f["text"].shape == (730, 1386) and f["labels"].shape == (730, 24)
-        assert len(f["split/query"]) == 100 and len(f["split/train"]) == 630
+        assert len(f["split/query"]) == 100 and len(f["split/validation"]) == 100
+        assert len(f["split/train"]) == 530  # the other 630 minus the validation queries
         assert f.attrs["skipped_missing_images"] == 19285
+    assert "100 queries, 530 training pairs, 100 validation queries" in proc.stderr
 
 
 def test_archive_source_with_a_list_format_folder_inside(tmp_path):

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import yaml
 
 from sgrn.data.splits import per_label_split
 
@@ -21,6 +22,8 @@ def check_invariants(split, n):
     np.testing.assert_array_equal(split.database, np.setdiff1d(np.arange(n), split.query))
     assert np.isin(split.train, split.database).all()
     assert np.intersect1d(split.validation, split.query).size == 0
+    assert np.intersect1d(split.validation, split.train).size == 0, "validation must be out of sample"
+    assert np.isin(split.validation, split.database).all()
 
 
 def test_sizes_and_invariants():
@@ -75,16 +78,17 @@ def test_short_label_then_top_up_queries():
     assert set(range(3)) <= set(split.query.tolist())
 
 
-def test_validation_falls_back_to_train_but_never_query():
+def test_per_label_validation_never_takes_training_rows():
     labels = random_labels(n=100, n_labels=2)
+    # 5 + 40 per label: 90 of the 100 rows are queries or training pairs, 10 are left
     split = per_label_split(labels, query_per_label=5, train_per_label=40,
-                            first_label_scale=1, n_validation=20, seed=0)
+                            first_label_scale=1, n_validation=10, seed=0)
     check_invariants(split, 100)
-    free = np.setdiff1d(split.database, split.train)
-    assert len(free) == 10
-    assert len(split.validation) == 20
-    assert np.isin(free, split.validation).all()
-    assert np.intersect1d(split.validation, split.train).size == 10
+    np.testing.assert_array_equal(split.validation, np.setdiff1d(split.database, split.train))
+    with pytest.raises(ValueError, match="n_validation=11: 10 queries \\+ 80 training pairs \\+ 11 "
+                                         "validation queries do not fit in the 100 rows"):
+        per_label_split(labels, query_per_label=5, train_per_label=40, first_label_scale=1,
+                        n_validation=11, seed=0)
 
 
 def test_deterministic_from_seed():
@@ -117,14 +121,28 @@ def test_random_split_sizes_and_rest():
 
     split = random_split(730, n_query=100, n_train=None, n_validation=100, seed=0)
     check_invariants(split, 730)
-    assert len(split.query) == 100 and len(split.train) == 630
-    np.testing.assert_array_equal(split.train, split.database)
-    assert set(split.validation) <= set(split.database)
+    # rest: validation is carved first, the training set is the other 530 non-query rows
+    assert (len(split.query), len(split.train), len(split.validation), len(split.database)) == (100, 530, 100, 630)
+    np.testing.assert_array_equal(np.union1d(split.train, split.validation), split.database)
     split = random_split(1000, n_query=50, n_train=200, n_validation=30, seed=1)
-    assert len(split.train) == 200 and len(split.database) == 950
-    assert not set(split.validation) & set(split.train)  # drawn from database minus train first
+    check_invariants(split, 1000)
+    assert len(split.train) == 200 and len(split.database) == 950 and len(split.validation) == 30
     with pytest.raises(ValueError, match="exceed"):
         random_split(100, n_query=50, n_train=60, n_validation=1, seed=0)
+    with pytest.raises(ValueError, match="n_validation=11: 50 queries \\+ 40 training pairs \\+ 11 validation"):
+        random_split(100, n_query=50, n_train=40, n_validation=11, seed=0)
+    with pytest.raises(ValueError, match="n_validation=50: 50 queries \\+ the rest \\(at least 1\\)"):
+        random_split(100, n_query=50, n_train=None, n_validation=50, seed=0)
+
+
+def test_random_split_keeps_its_queries_when_validation_is_carved_first():
+    """The test queries of a seed do not depend on n_validation (only training gives way)."""
+    from sgrn.data.splits import random_split
+
+    a = random_split(730, n_query=100, n_train=None, n_validation=0, seed=0)
+    b = random_split(730, n_query=100, n_train=None, n_validation=100, seed=0)
+    np.testing.assert_array_equal(a.query, b.query)
+    np.testing.assert_array_equal(np.union1d(b.train, b.validation), a.train)
 
 
 def test_given_split_keeps_the_partition():
@@ -134,8 +152,10 @@ def test_given_split_keeps_the_partition():
     check_invariants(split, 50)
     np.testing.assert_array_equal(split.query, np.arange(40, 50))
     np.testing.assert_array_equal(split.database, np.arange(40))
-    np.testing.assert_array_equal(split.train, np.arange(40))
     assert len(split.validation) == 5 and split.validation.max() < 40
+    np.testing.assert_array_equal(split.train, np.setdiff1d(np.arange(40), split.validation))
+    with pytest.raises(ValueError, match="n_validation=40"):
+        given_split(50, np.arange(40, 50), n_validation=40, seed=0)
 
 
 @pytest.mark.parametrize("dataset, n, n_labels, sizes", [
@@ -164,3 +184,67 @@ def test_split_from_params_refuses_what_cannot_be_done():
         split_from_params(labels, None, {"kind": "random", "n_validation": 5, "seed": 0})
     split = split_from_params(labels, np.arange(90, 100), {"kind": "auto", "n_validation": 5, "seed": 0})
     np.testing.assert_array_equal(split.query, np.arange(90, 100))
+
+
+# Rows and labels of the datasets named in params.yaml (entries added later get the fallback).
+SIZES = {"demo": (2400, 10), "mirflickr25k_sample": (730, 24), "mirflickr25k_sample_topics": (730, 24),
+         "nuswide_tc10": (186577, 10), "mscoco": (122218, 80)}
+
+
+def test_every_split_of_the_params_keeps_validation_out_of_sample():
+    from sgrn.data.splits import split_from_params
+    from sgrn.params import load_params
+    from workflow_utils import REPO
+
+    prepare = load_params(REPO / "params.yaml")["prepare"]
+    kinds = set()
+    for dataset, entry in prepare.items():
+        n, n_labels = SIZES.get(dataset, (20015, 24))
+        labels = random_labels(n, n_labels)
+        split = split_from_params(labels, None, entry["split"], where=f"prepare.{dataset}.split")
+        check_invariants(split, n)
+        assert len(split.validation) == entry["split"]["n_validation"], dataset
+        kinds.add(entry["split"]["kind"])
+        # the same settings on data that comes with a partition (kind auto takes it)
+        if entry["split"]["kind"] == "auto":
+            given = split_from_params(labels, np.arange(n - n // 10, n), entry["split"])
+            check_invariants(given, n)
+    assert {"random", "per_label"} <= kinds
+
+
+def test_params_refuse_a_split_whose_validation_would_overlap_training():
+    from sgrn.params import ParamsError, validate_params
+    from workflow_utils import REPO
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["download"]["demo"]["n_pairs"] = 400
+    raw["prepare"]["demo"]["split"] = {"kind": "random", "seed": 0, "n_query": 100, "n_train": 250,
+                                       "n_validation": 100}
+    with pytest.raises(ParamsError, match=r"params.yaml: prepare.demo.split.n_validation: 100 queries "
+                                          r"\+ 250 training pairs \+ 100 validation queries do not fit "
+                                          r"in the 400 rows"):
+        validate_params(raw)
+    raw["prepare"]["demo"]["split"] = {"kind": "per_label", "query_per_label": 20, "train_per_label": 150,
+                                       "n_validation": 61}
+    with pytest.raises(ParamsError, match=r"prepare.demo.split.n_validation: 40 queries \+ 300 training"):
+        validate_params(raw)  # label 0 alone (first_label_scale 2) asks for 340 + 61 > 400
+    raw["prepare"]["demo"]["split"] = {"kind": "per_label", "query_per_label": 20}
+    with pytest.raises(ParamsError, match=r"prepare.demo.split.train_per_label: required"):
+        validate_params(raw)
+
+
+def test_prepare_names_the_key_when_the_data_is_too_small():
+    from sgrn.data.splits import split_from_params
+
+    cfg = {"kind": "random", "seed": 0, "n_query": 100, "n_train": "rest", "n_validation": 100}
+    with pytest.raises(ValueError, match=r"^prepare.s.split.n_validation: 100 queries \+ the rest"):
+        split_from_params(random_labels(150, 3), None, cfg, where="prepare.s.split")
+
+
+def test_describe_split_says_when_training_gave_way():
+    from sgrn.data.splits import describe_split, random_split
+
+    line = describe_split(random_split(730, n_query=100, n_train=None, n_validation=100, seed=0))
+    assert line.startswith("100 queries, 530 training pairs, 100 validation queries")
+    assert "the 630 non-query rows minus the 100 validation queries" in line
+    assert "minus" not in describe_split(random_split(1000, n_query=50, n_train=200, n_validation=30, seed=1))
