@@ -4,20 +4,25 @@ Every ranking the page shows is checked against `sgrn search --json` for the sam
 """
 from __future__ import annotations
 
+import asyncio
 import html
+import io
 import json
 import os
 import re
 import socket
+import struct
+import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 
 import h5py
 import pytest
+from starlette.datastructures import UploadFile
 from starlette.testclient import TestClient
 
 from sgrn.__main__ import main
-from sgrn.web.app import create_app
+from sgrn.web.app import MAX_IMAGE_PIXELS, PageError, create_app, read_upload
 from sgrn.web.files import DatasetImages
 
 pytestmark = pytest.mark.slow  # needs the demo runs of the two_method_project fixture
@@ -257,6 +262,55 @@ def test_an_oversized_request_is_refused_before_it_is_read(client):
     page = client.post("/", content=b"x" * 400_000,
                        headers={"content-type": "multipart/form-data; boundary=b"})
     assert page.status_code == 413 and "over the upload limit" in error_of(page.text)
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A valid PNG file of a few dozen bytes whose header declares width x height 1-bit pixels;
+    its pixel data holds one row (decoding it fails, reading its header does not)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    row = zlib.compress(b"\0" * (1 + (width + 7) // 8))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", row) + chunk(b"IEND", b"")
+
+
+def test_an_image_over_the_pixel_limit_is_refused_from_its_header(tmp_path):
+    """A few hundred bytes that declare 196 megapixels: 413 and the form as it was filled in.
+    14,000 x 14,000 is past PIL's own decompression-bomb error, 10,000 x 10,000 past its
+    warning, 8,000 x 6,000 past only the page's limit; none of them is decoded (they could not be)."""
+    run = tmp_path / "results/demo/sgrn/c0/b16/s0"
+    run.mkdir(parents=True)
+    (run / "model.pt").touch()   # a run for the form to name; it is never opened
+    (run / "codes.h5").touch()
+    assert MAX_IMAGE_PIXELS == 40_000_000
+    with TestClient(create_app(tmp_path, threads=1, max_upload_bytes=200_000)) as c:
+        for width, height, detail in ((14_000, 14_000, "PIL refuses it as a decompression bomb"),
+                                      (10_000, 10_000, "PIL refuses it as a decompression bomb"),
+                                      (8_000, 6_000, "8000 x 6000 pixels")):
+            data = png_header(width, height)
+            assert len(data) < 1000
+            page = c.post("/", data={**SGRN, "kind": "image", "k": "7", "target": "text"},
+                          files={"image": ("big.png", data, "image/png")})
+            assert page.status_code == 413, (width, error_of(page.text))
+            assert error_of(page.text) == (f"big.png: the image is over the limit of 40 megapixels ({detail}); "
+                                           "upload a smaller one")
+            assert 'id="query-form"' in page.text and "Traceback" not in page.text
+            assert 'id="k" min="1" max="100" value="7"' in page.text      # the form as it was filled in
+            assert '<option value="text" selected' in page.text
+
+
+def test_the_pixel_limit_is_inclusive(tmp_path):
+    def upload(width: int, height: int):
+        return asyncio.run(read_upload(UploadFile(io.BytesIO(png_header(width, height)), filename="edge.png"),
+                                       limit=2**20))
+
+    assert upload(8_000, 5_000).format == "PNG"   # exactly 40 megapixels: accepted
+    with pytest.raises(PageError) as refused:
+        upload(8_000, 5_001)
+    assert refused.value.status == 413
+    assert refused.value.message.startswith("edge.png: the image is over the limit of 40 megapixels "
+                                            "(8000 x 5001 pixels)")
 
 
 def test_serve_refuses_a_missing_results_folder_and_a_busy_port(tmp_path, capsys, project):

@@ -13,6 +13,7 @@ import io
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -35,6 +36,7 @@ from sgrn.web.files import ImageFolders, report_plots, report_tables
 from sgrn.web.runs import RunCache, RunKey, ServedRun, find_runs
 
 K_MAX = 100
+MAX_IMAGE_PIXELS = 40_000_000  # largest query image, width x height, read from its header before decoding
 K_DEFAULT = 10
 KINDS = ("tags", "image", "item", "random")
 TARGETS = ("cross", "image", "text")
@@ -43,6 +45,10 @@ ARROW = {"image": "I", "text": "T"}
 
 def mib(n_bytes: int) -> str:
     return f"{n_bytes / 2**20:.3g} MiB"
+
+
+def megapixels(n_pixels: int) -> str:
+    return f"{n_pixels / 1e6:.3g} megapixels"
 
 
 class PageError(Exception):
@@ -150,7 +156,8 @@ class Upload:
 
 
 async def read_upload(value, limit: int) -> Upload:
-    """The uploaded image, refused when missing, over ``limit`` bytes or not an image."""
+    """The uploaded image, refused when missing, over ``limit`` bytes, over MAX_IMAGE_PIXELS
+    (from its header: nothing is decoded) or not an image."""
     if not isinstance(value, UploadFile) or not value.filename:
         raise PageError(400, "no image file chosen: pick an image file to upload")
     data = await value.read(limit + 1)
@@ -158,10 +165,18 @@ async def read_upload(value, limit: int) -> Upload:
         raise PageError(413, f"{value.filename}: the image is over the upload limit of {mib(limit)}")
     if not data:
         raise PageError(400, f"{value.filename}: the file is empty")
+    too_large = f"{value.filename}: the image is over the limit of {megapixels(MAX_IMAGE_PIXELS)}"
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.verify()
-            fmt = img.format
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:  # reads the header only
+                width, height = img.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise PageError(413, f"{too_large} ({width} x {height} pixels); upload a smaller one")
+                img.verify()
+                fmt = img.format
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # PIL's own limits, above ours
+        raise PageError(413, f"{too_large} (PIL refuses it as a decompression bomb); upload a smaller one") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise PageError(415, f"{value.filename}: not an image file that can be read "
                              f"({type(err).__name__}); upload a JPEG or PNG") from None
