@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import tarfile
 import threading
 import zipfile
@@ -25,12 +26,14 @@ MD5 = hashlib.md5(PAYLOAD).hexdigest()
 
 class Server:
     """Fixture files by path, with misbehaviours: 'drop' (the first response stops half-way),
-    'wrong' (other bytes), 'norange' (ignores Range), 'flaky' (503 the first two times)."""
+    'cut' (every response stops half-way while `cutting` is set), 'wrong' (other bytes),
+    'norange' (ignores Range), 'flaky' (503 the first two times)."""
 
     def __init__(self):
         self.files: dict[str, bytes] = {}
         self.requests: list[tuple[str, str | None]] = []
         self.dropped: set[str] = set()
+        self.cutting = True
         self.failures: dict[str, int] = {}
         server = self
 
@@ -65,7 +68,8 @@ class Server:
                 body = data[start:]
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                if name.startswith("drop") and name not in server.dropped:
+                cut = name.startswith("cut") and server.cutting
+                if cut or (name.startswith("drop") and name not in server.dropped):
                     server.dropped.add(name)
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()
@@ -97,7 +101,7 @@ def serve(**files):
 
 @pytest.fixture
 def server():
-    with serve(**{name: PAYLOAD for name in ("good.bin", "drop.bin", "wrong.bin", "norange.bin",
+    with serve(**{name: PAYLOAD for name in ("good.bin", "drop.bin", "cut.bin", "wrong.bin", "norange.bin",
                                              "flaky.bin", "flaky2.bin")}) as s:
         yield s
 
@@ -158,10 +162,26 @@ def test_server_errors_are_retried_with_backoff(server, tmp_path):
     assert waits == [1.0, 2.0] and (tmp_path / "flaky.bin").read_bytes() == PAYLOAD
 
 
-def test_gives_up_after_the_retries_and_keeps_the_partial_file(server, tmp_path):
+def test_gives_up_after_the_retries(server, tmp_path):
     with pytest.raises(DataError, match=r"flaky2\.bin: download failed after 1 retries .*HTTP 503"):
         fetch(spec(server, "flaky2.bin"), tmp_path, progress=False, retries=1, sleep=lambda s: None)
     assert not (tmp_path / "flaky2.bin").exists()
+
+
+def test_gives_up_after_the_retries_and_keeps_the_partial_file(server, tmp_path):
+    """Each response stops half-way: half the file, then half the rest, then the run gives up
+    keeping the 3/4 it has; the next run asks only for the last quarter."""
+    half, three_quarters = len(PAYLOAD) // 2, len(PAYLOAD) // 2 + len(PAYLOAD) // 4
+    part = tmp_path / "cut.bin.part"
+    with pytest.raises(DataError, match=rf"cut\.bin: download failed after 1 retries \(connection .*; "
+                                        rf"{three_quarters} bytes are kept in {re.escape(str(part))}, rerun"):
+        fetch(spec(server, "cut.bin"), tmp_path, progress=False, retries=1, sleep=lambda s: None)
+    assert server.requests == [("/cut.bin", None), ("/cut.bin", f"bytes={half}-")]
+    assert part.read_bytes() == PAYLOAD[:three_quarters] and not (tmp_path / "cut.bin").exists()
+    server.cutting = False
+    assert fetch(spec(server, "cut.bin"), tmp_path, progress=False).read_bytes() == PAYLOAD
+    assert server.requests[2:] == [("/cut.bin", f"bytes={three_quarters}-")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.bin"]
 
 
 def test_a_server_ignoring_range_restarts_from_zero(server, tmp_path):
