@@ -5,6 +5,7 @@ Timings on a shared CI machine say little, so only the correctness checks are as
 """
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -41,6 +42,46 @@ def test_neighbour_precision_quick():
         cells = re.search(rf"^\| {modality} \| (.+) \|$", out, re.M).group(1).split(" | ")
         edges = [float(re.search(r"\(([\d.]+)\)", cell).group(1)) for cell in cells]
         assert edges[0] == 31.0 and edges[2] <= edges[1] <= edges[0], out
+
+
+def test_explore_settings_shows_validation_only(tmp_path):
+    """The exploration tool prints the validation MAP it selects on and no test-set number."""
+    (tmp_path / "settings.json").write_text(json.dumps([["sgrn", "sgrn", {}], ["djsrh-b", "djsrh", {"beta": 0.5}]]))
+    out = bench("explore_settings.py", "--synthetic", "200", "--bits", "16", "--epochs", "1",
+                "--settings", str(tmp_path / "settings.json"), "--out", str(tmp_path / "e.jsonl"),
+                "--params", str(BENCH.parent / "params.yaml"))
+    lines = (tmp_path / "e.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert [r["name"] for r in rows] == ["sgrn", "djsrh-b"]
+    assert all(0 < r["validation_map_all"] <= 1 for r in rows)
+    assert all(set(r) == {"name", "bits", "seed", "validation_map_all", "epoch", "seconds"} for r in rows)
+    assert len(re.findall(r"validation MAP@all 0\.\d{4}", out)) == 2, out
+    for text in (out, "\n".join(lines)):
+        assert not re.search(r"test|i2t|t2i|query", text, re.I), text
+
+
+def test_explore_settings_refuses_validation_inside_training(tmp_path):
+    import h5py
+    import numpy as np
+
+    from sgrn.h5 import mark_complete, stamp, write_split
+
+    rng, n = np.random.default_rng(0), 60
+    with h5py.File(tmp_path / "features.h5", "w") as f:
+        f["image"], f["text"] = rng.random((n, 8), dtype=np.float32), (rng.random((n, 5)) < 0.5).astype(np.uint8)
+        f["labels"] = (rng.random((n, 3)) < 0.5).astype(np.uint8)
+        idx = np.arange(n)
+        write_split(f.create_group("split"), {"query": idx[:10], "train": idx[10:], "database": idx[10:],
+                                              "validation": idx[10:20]})
+        stamp(f, "extract", "x", dataset="demo")
+        mark_complete(f)
+    (tmp_path / "settings.json").write_text(json.dumps([["sgrn", "sgrn", {}]]))
+    proc = subprocess.run([sys.executable, str(BENCH / "explore_settings.py"), "--features",
+                           str(tmp_path / "features.h5"), "--settings", str(tmp_path / "settings.json"),
+                           "--out", str(tmp_path / "e.jsonl"), "--params", str(BENCH.parent / "params.yaml")],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert "features.h5: 10 validation queries are training pairs; expected disjoint sets" in proc.stderr
 
 
 @pytest.mark.slow
