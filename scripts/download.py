@@ -16,7 +16,7 @@ from pathlib import Path
 from sgrn.atomic import atomic_path
 from sgrn.cli import parser, run
 from sgrn.data.errors import DataError
-from sgrn.params import load_params
+from sgrn.paramfile import load_params
 
 
 def fetch_all(cfg, dataset, names=()):

@@ -13,7 +13,7 @@ from sgrn.device import pick_device
 from sgrn.encoding import packed_codes
 from sgrn.featurefile import open_features
 from sgrn.h5 import mark_complete, stamp
-from sgrn.params import load_params
+from sgrn.paramfile import load_params
 
 
 def main(args, log):

@@ -9,8 +9,8 @@ from sgrn.atomic import write_json
 from sgrn.cli import parser, run
 from sgrn.data.errors import DataError
 from sgrn.h5 import open_complete
-from sgrn.metrics import evaluate_retrieval, label_prior_map
-from sgrn.params import load_params
+from sgrn.metrics import evaluate_retrieval, label_prior_map, validation_map
+from sgrn.paramfile import load_params
 
 
 def without_nan(value):
@@ -24,21 +24,18 @@ def without_nan(value):
 
 def validation_retrieval(db: dict, validation_index: np.ndarray, chunk: int, source: str) -> dict:
     """MAP@all and per-query AP of the validation queries against the database minus them,
-    both directions: the trainer's validation (sgrn.train.validate), from the saved codes.
+    both directions: the trainer's validation (sgrn.metrics.validation_map, which sgrn.train.validate
+    calls), from the saved codes.
 
     ``db``: the database's codes, labels and row indices (sorted, as encode writes them).
     """
     is_val = np.isin(db["index"], validation_index)
-    val, rest = np.flatnonzero(is_val), np.flatnonzero(~is_val)
+    val = np.flatnonzero(is_val)
     if len(val) != len(np.unique(validation_index)):
         raise DataError(f"{source}: validation/index names {len(np.unique(validation_index)) - len(val)} rows "
                         "that are not in database/index; validation queries are database rows")
-    out = {"queries": int(len(val))}
-    for name, (query_side, db_side) in {"i2t": ("image", "text"), "t2i": ("text", "image")}.items():
-        result = evaluate_retrieval(db[query_side][val], db[db_side][rest], db["labels"][val], db["labels"][rest],
-                                    map_r=(None,), topk=(1,), chunk=chunk, ties="stable")
-        out[name] = {"map@all": result["map@all"], "ap@all": result["ap@all"]}
-    return out
+    result = validation_map(db["image"], db["text"], db["labels"], is_val, chunk=chunk)
+    return {"queries": int(len(val)), "i2t": result["i2t"], "t2i": result["t2i"]}
 
 
 def main(args, log):

@@ -18,7 +18,7 @@ from sgrn.device import pick_device
 from sgrn.features.backbones import get_backbone
 from sgrn.features.extract import copy_features, extract_to, feature_chunks, standardise_columns
 from sgrn.h5 import mark_complete, open_complete, read_split, stamp, write_split
-from sgrn.params import extract_config, load_params, params_hash
+from sgrn.paramfile import extract_config, load_params, params_hash
 
 
 def main(args, log):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sgrn.atomic import write_json
 from sgrn.cli import parser, run
-from sgrn.params import load_params
+from sgrn.paramfile import load_params
 from sgrn.report import load_runs
 from sgrn.selection import select
 

@@ -18,7 +18,7 @@ from sgrn.data.errors import DataError
 from sgrn.data.rawdir import open_raw
 from sgrn.data.splits import describe_split, split_from_params
 from sgrn.h5 import mark_complete, stamp, write_split
-from sgrn.params import load_params, params_hash
+from sgrn.paramfile import load_params, params_hash
 
 
 def drop_rows(keep, *arrays):

@@ -10,7 +10,7 @@ from typing import Callable
 from sgrn.data.errors import DataError
 from sgrn.h5 import IncompleteFileError
 from sgrn.logs import setup_logging
-from sgrn.params import ParamsError
+from sgrn.paramfile import ParamsError
 
 # Bad input the user can fix: reported as one clear line, exit status 2 (sgrn.checkpoint's
 # CheckpointError is a DataError, sgrn.device's DeviceError a ParamsError).

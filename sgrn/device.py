@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from sgrn.params import ParamsError
+from sgrn.paramfile import ParamsError
 
 
 class DeviceError(ParamsError):

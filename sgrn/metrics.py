@@ -618,3 +618,33 @@ def label_prior_map(q_labels: np.ndarray, db_labels: np.ndarray, chunk: int = 10
     else:
         expected = (harmonic + (rel_counts - 1) * (n - harmonic) / (n - 1)) / n
     return float(np.mean(np.where(rel_counts > 0, expected, 0.0)))
+
+
+def validation_map(image: np.ndarray, text: np.ndarray, labels: np.ndarray, is_validation: np.ndarray,
+                   chunk: int = 256, threads: int | None = None) -> dict:
+    """Model selection's number: MAP@all of the validation queries against the other rows.
+
+    ``image``, ``text``: packed codes of the database rows (both modalities, one row per item,
+    in database order); ``labels`` their labels; ``is_validation`` a boolean mask of the rows
+    that are validation queries (they come from the database side). Each validation row
+    queries the rows outside the mask, ties in Hamming distance by database index. Returns
+    ``{"i2t": {"map@all", "ap@all"}, "t2i": {...}, "map@all": mean of the two directions}``.
+
+    The one definition that the trainer (best epoch, early stopping, `sgrn.train.validate`)
+    and the evaluate step (the validation tables, from the saved codes) both call.
+    """
+    is_validation = np.asarray(is_validation, dtype=bool)
+    if is_validation.shape != (image.shape[0],) or text.shape[0] != image.shape[0]:
+        raise ValueError(f"validation mask of shape {is_validation.shape} for {image.shape[0]} image and "
+                         f"{text.shape[0]} text rows: one flag per database row")
+    val, rest = np.flatnonzero(is_validation), np.flatnonzero(~is_validation)
+    if len(val) == 0 or len(rest) == 0:
+        raise ValueError(f"{len(val)} validation rows of {len(is_validation)}: validation needs queries "
+                         "and rows to retrieve")
+    out: dict = {}
+    for name, (query_side, db_side) in {"i2t": (image, text), "t2i": (text, image)}.items():
+        result = evaluate_retrieval(query_side[val], db_side[rest], labels[val], labels[rest], map_r=(None,),
+                                    topk=(1,), chunk=chunk, ties="stable", threads=threads)
+        out[name] = {"map@all": result["map@all"], "ap@all": result["ap@all"]}
+    out["map@all"] = (out["i2t"]["map@all"] + out["t2i"]["map@all"]) / 2
+    return out

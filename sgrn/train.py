@@ -22,9 +22,9 @@ from sgrn.data.errors import DataError
 from sgrn.device import DeviceError, pick_device, use_cuda_graphs
 from sgrn.encoding import packed_codes
 from sgrn.featurefile import Features
-from sgrn.methods import build_method
-from sgrn.methods.cca_itq import TooFewDirections
-from sgrn.metrics import map_at_r
+from sgrn.methods import build_method, method_class
+from sgrn.methods.base import FitError
+from sgrn.metrics import validation_map
 from sgrn.nets import ImageHashNet, TextHashNet, alpha_at
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class TrainConfig:
     alpha: str = "sqrt_epoch"
     text_hidden: int = 4096
     validate_every: int = 5
+    patience: int | None = None
     checkpoint_every: int = 5
     device: str = "auto"
     mixed_precision: bool = False
@@ -59,16 +60,16 @@ def _sgd(params, lr: float, cfg: TrainConfig, device: torch.device) -> torch.opt
 
 
 def validate(img_net, txt_net, feats: Features, device: torch.device) -> dict[str, float]:
-    """MAP@all of validation queries against the database minus them; never the test queries."""
-    val = np.sort(feats.split["validation"])
-    retrieval = np.setdiff1d(feats.split["database"], val)
-    qi, qt = packed_codes(img_net, feats, "image", val, device), packed_codes(txt_net, feats, "text", val, device)
-    di = packed_codes(img_net, feats, "image", retrieval, device)
-    dt = packed_codes(txt_net, feats, "text", retrieval, device)
-    ql, dl = feats.labels[val], feats.labels[retrieval]
-    i2t = map_at_r(qi, dt, ql, dl, r=None)
-    t2i = map_at_r(qt, di, ql, dl, r=None)
-    return {"val_i2t_map_all": i2t, "val_t2i_map_all": t2i, "val_map_all": (i2t + t2i) / 2}
+    """MAP@all of validation queries against the database minus them; never the test queries.
+
+    The database is encoded in the order and blocks of the encode step, and measured by
+    `sgrn.metrics.validation_map`, which the evaluate step calls on the saved codes too."""
+    database = np.sort(feats.split["database"])
+    image = packed_codes(img_net, feats, "image", database, device)
+    text = packed_codes(txt_net, feats, "text", database, device)
+    result = validation_map(image, text, feats.labels[database], np.isin(database, feats.split["validation"]))
+    return {"val_i2t_map_all": result["i2t"]["map@all"], "val_t2i_map_all": result["t2i"]["map@all"],
+            "val_map_all": result["map@all"]}
 
 
 class TargetSource:
@@ -87,6 +88,11 @@ class TargetSource:
             params["k"] = max(1, min(n - 1, round(params["k"] * n / batch_size)))
         self.method = build_method(family, params, batch_size=n if self.is_global else batch_size,
                                    standardised=standardised)
+        # what the targets take from the training set before training (JDSH's tail thresholds)
+        self.fitted = self.method.fit_to_training_set(x_img, x_txt, n if self.is_global else batch_size)
+        if self.fitted:
+            log.info("%s: fitted on the training set: %s", family,
+                     ", ".join(f"{k} {v:.4f}" for k, v in self.fitted.items()))
         self.full = self.method.targets(x_img, x_txt) if self.is_global else None
 
     def __call__(self, batch: torch.Tensor, f_img: torch.Tensor, f_txt: torch.Tensor) -> dict:
@@ -229,7 +235,7 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     device = pick_device(cfg.device)
     graphed = use_cuda_graphs(cfg.cuda_graphs, device)
     torch.set_num_threads(cfg.num_threads)
-    if family in CLOSED_FORM:
+    if method_class(family).closed_form:
         return fit_closed_form(feats, family, method_params, bits, seed, cfg, device, on_epoch)
     train_idx = feats.split["train"]
     if len(train_idx) < cfg.batch_size:
@@ -243,8 +249,9 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     d_img, d_txt = feats.dims
     img_net = ImageHashNet(d_img, bits).to(device)
     txt_net = TextHashNet(d_txt, bits, hidden=cfg.text_hidden).to(device)
-    opt_img = _sgd(img_net.parameters(), cfg.lr_image, cfg, device)
-    opt_txt = _sgd(txt_net.parameters(), cfg.lr_text, cfg, device)
+    lr_image, lr_text = learning_rates(method_params, cfg)
+    opt_img = _sgd(img_net.parameters(), lr_image, cfg, device)
+    opt_txt = _sgd(txt_net.parameters(), lr_text, cfg, device)
     # the method's own modules (decoders, ...), made after the nets so that their
     # initialisation is the same with or without them; trained, never saved in model.pt
     method = batch_targets.method
@@ -282,18 +289,37 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
             best = best_so_far(best, epoch + 1, record["val_map_all"], img_net, txt_net)
             log.info("epoch %d/%d loss %.4f val MAP@all %.4f (best %.4f at epoch %d)", epoch + 1,
                      cfg.epochs, record["loss"], record["val_map_all"], best["val_map_all"], best["epoch"])
+            if patience_ran_out(best, epoch + 1, cfg.patience):
+                log.info("early stop after epoch %d: no better validation MAP for %d epochs", epoch + 1,
+                         cfg.patience)
+                last = True
         history.append(record)
         if on_epoch:
             on_epoch(epoch, record)
-        if save_state and (epoch + 1) % cfg.checkpoint_every == 0 and not last:
+        if last:  # a state saved now would resume into epochs that this run never trains
+            break
+        if save_state and (epoch + 1) % cfg.checkpoint_every == 0:
             save_state(training_state(img_net, txt_net, opt_img, opt_txt, shuffle, best, history,
                                       modules, opt_modules))
 
-    return _checkpoint(family, method_params, bits, seed, (d_img, d_txt), asdict(cfg), best)
+    checkpoint = _checkpoint(family, method_params, bits, seed, (d_img, d_txt), asdict(cfg), best)
+    checkpoint.update(epochs_run=len(history), fitted=batch_targets.fitted)
+    return checkpoint
 
 
-CLOSED_FORM = ("cca_itq",)
-"""Families fitted in closed form on the training pairs (`fit`), not trained by SGD."""
+def learning_rates(method_params: dict, cfg: TrainConfig) -> tuple[float, float]:
+    """(image, text) learning rates: the method block's `lr` for both nets where it sets one
+    (e.g. DGCPN's 0.005), else train.lr_image and train.lr_text."""
+    lr = method_params.get("lr")
+    return (cfg.lr_image, cfg.lr_text) if lr is None else (lr, lr)
+
+
+def patience_ran_out(best: dict, epoch: int, patience: int | None) -> bool:
+    """Early stopping: ``patience`` epochs since the best validation MAP (None: never).
+
+    Only the best epoch and the current one are needed, and the best is in the saved
+    training state, so a resumed run stops where the uninterrupted one does."""
+    return patience is not None and epoch - best["epoch"] >= patience
 
 
 def fit_closed_form(feats: Features, family: str, method_params: dict, bits: int, seed: int,
@@ -305,7 +331,7 @@ def fit_closed_form(feats: Features, family: str, method_params: dict, bits: int
     start = time.perf_counter()
     try:
         maps = method.fit(feats.rows("image", train_idx), feats.rows("text", train_idx), bits, seed)
-    except TooFewDirections as err:  # the user picks fewer bits
+    except FitError as err:  # e.g. CCA-ITQ asked for more bits than its features give
         raise DataError(f"{feats.path}: {err}") from None
     d_img, d_txt = feats.dims
     nets = {"image": ImageHashNet(d_img, bits), "text": TextHashNet(d_txt, bits, hidden=0)}

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from sgrn.graphs import cosine_graph, signed
-from sgrn.methods import JDSH, build_method
-from sgrn.methods.jdsh import joint_modal, reweight_tails
+from sgrn.methods import build_method
+from sgrn.methods.jdsh import JDSH, joint_modal, reweight_tails
 
 
 def ref_joint_modal(s_i, s_t, a, b, l):

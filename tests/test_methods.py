@@ -11,7 +11,12 @@ import torch
 
 from sgrn.graphs import cosine_graph, signed
 from sgrn.hparams import TABLES, known_families, resolve_method_params
-from sgrn.methods import CCAITQ, DGCPN, DJSRH, FAMILIES, JDSH, SGRN, build_method
+from sgrn.methods import build_method, method_class
+from sgrn.methods.cca_itq import CCAITQ
+from sgrn.methods.dgcpn import DGCPN
+from sgrn.methods.djsrh import DJSRH
+from sgrn.methods.jdsh import JDSH
+from sgrn.methods.sgrn import SGRN
 
 M, BITS = 16, 12
 DEGENERATE = dict(knn=False, gate=False, omega=0.0, epsilon=0.0, xi=0.0)
@@ -218,8 +223,12 @@ def test_k_is_checked_against_the_rows_of_a_global_graph():
 
 
 def test_registry():
-    assert FAMILIES == {"sgrn": SGRN, "djsrh": DJSRH, "jdsh": JDSH, "dgcpn": DGCPN, "cca_itq": CCAITQ}
-    assert known_families() == sorted(FAMILIES) == sorted(TABLES)
+    expected = {"sgrn": SGRN, "djsrh": DJSRH, "jdsh": JDSH, "dgcpn": DGCPN, "cca_itq": CCAITQ}
+    assert {family: method_class(family) for family in expected} == expected
+    assert known_families() == sorted(TABLES) and set(expected) <= set(known_families())
+    assert all(method_class(family).name == family for family in known_families())
+    with pytest.raises(ValueError, match="unknown method family 'nope'; known: cca_itq, dgcpn"):
+        method_class("nope")
     m = build_method("sgrn", {"family": "sgrn", "omega": 0.25}, 32)
     assert isinstance(m, SGRN) and m.params["omega"] == 0.25 and m.params["k"] == 10
     assert m.standardised == (False, False)

@@ -1,22 +1,24 @@
 """Methods: each turns a batch's features into target graphs and hash outputs into a loss.
 
-The registry maps the `family` of a `method_params` block of params.yaml to its class; the
-parameter tables themselves live in the torch-free sgrn.hparams. `cca_itq` is fitted in
+A method family is a module `sgrn/methods/<family>.py` whose `METHOD` is its class, with its
+parameter table in the torch-free `sgrn/hparams/<family>.py`. `build_method` imports only the
+family it builds, so that a train job depends on its own family's code alone (the pipeline
+lists that module among the job's code inputs, sgrn/pipeline.py). `cca_itq` is fitted in
 closed form (`CCAITQ.fit`) instead of being trained by SGD on targets and a loss.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 
 from sgrn.hparams import check_family
-from sgrn.methods.cca_itq import CCAITQ
-from sgrn.methods.dgcpn import DGCPN
-from sgrn.methods.djsrh import DJSRH
-from sgrn.methods.jdsh import JDSH
-from sgrn.methods.sgrn import SGRN
 
-FAMILIES = {"sgrn": SGRN, "djsrh": DJSRH, "jdsh": JDSH, "dgcpn": DGCPN, "cca_itq": CCAITQ}
+
+def method_class(family: str) -> type:
+    """The class of ``family`` (ValueError naming the known families for an unknown one)."""
+    check_family(family)
+    return importlib.import_module(f"{__name__}.{family}").METHOD
 
 
 def build_method(
@@ -31,9 +33,8 @@ def build_method(
     params.yaml block can be passed as it is. ``standardised`` = (image, text): whether each
     modality's features were z-scored (method.md section 3), recorded with the features.
     """
-    check_family(family)
     # the class checks the params, a matching `family` key among them included
-    return FAMILIES[family](batch_size=batch_size, standardised=standardised, **dict(params or {}))
+    return method_class(family)(batch_size=batch_size, standardised=standardised, **dict(params or {}))
 
 
-__all__ = ["CCAITQ", "DGCPN", "DJSRH", "FAMILIES", "JDSH", "SGRN", "build_method"]
+__all__ = ["build_method", "method_class"]

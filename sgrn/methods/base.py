@@ -8,6 +8,10 @@ from sgrn.graphs import cosine_graph
 from sgrn.hparams import check_standardised, resolve_method_params
 
 
+class FitError(ValueError):
+    """A closed-form fit that cannot give what was asked (the user picks other settings)."""
+
+
 class Method:
     """A family's targets and loss for one batch; subclasses set `name` and implement both.
 
@@ -20,6 +24,8 @@ class Method:
     """
 
     name = ""
+    closed_form: bool = False
+    """True: fitted on the training pairs by `fit`, not trained by SGD on targets and a loss."""
     uses_features: bool = False
     """True: the trainer calls ``loss(h_img, h_txt, targets, features=(f_img, f_txt))``."""
     module_lr: float | None = None
@@ -49,6 +55,13 @@ class Method:
         `build`: the trainer moves them to the device, optimises their parameters with an SGD
         optimiser of their own and keeps them in the training state, not in model.pt."""
         return []
+
+    def fit_to_training_set(self, x_img: Tensor, x_txt: Tensor, rows: int) -> dict[str, float]:
+        """Fit, before training, what the targets take from the training set's features (all n
+        rows; ``rows``: the rows of each target graph, a batch or n): called by the trainer
+        once, without any RNG of its own; returns the fitted values, which the trainer logs and
+        records in the checkpoint. The default fits nothing."""
+        return {}
 
     def cosine_graphs(self, f_img: Tensor, f_txt: Tensor) -> tuple[Tensor, Tensor]:
         """C_I and C_T in [0, 1] (section 3), each with its modality's mapping."""

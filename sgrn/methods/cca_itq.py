@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sgrn.methods.base import Method
+from sgrn.methods.base import FitError, Method
 
 
-class TooFewDirections(ValueError):
+class TooFewDirections(FitError):
     """The features or the training pairs give fewer CCA directions than the code length."""
 
 
@@ -55,6 +55,7 @@ class CCAITQ(Method):
     """Fits the two affine hash maps; `targets`/`loss` do not apply (no SGD)."""
 
     name = "cca_itq"
+    closed_form = True
 
     def fit(self, x_img: np.ndarray, x_txt: np.ndarray, bits: int, seed: int) -> dict[str, tuple]:
         """{"image": (W, b), "text": (W, b)}: float32 maps of each modality to c = bits dims.
@@ -85,3 +86,6 @@ class CCAITQ(Method):
         r = itq_rotation(v, self.params["itq_iters"], np.random.default_rng(seed))
         return {name: ((w @ r).astype(np.float32), (b @ r).astype(np.float32))
                 for name, (w, b) in affine.items()}
+
+
+METHOD = CCAITQ

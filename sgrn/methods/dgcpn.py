@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from sgrn.graphs import EPS, TIE_TOL, kth_largest, signed
-from sgrn.hparams import neighbour_count
+from sgrn.hparams.dgcpn import neighbour_count
 from sgrn.methods.base import Method
 from sgrn.methods.losses import code_similarity, half_binary_loss
 
@@ -144,3 +144,6 @@ class DGCPN(Method):
             "consistency": consistency.detach(),
             "half_binary": half.detach(),
         }
+
+
+METHOD = DGCPN

@@ -43,3 +43,6 @@ class DJSRH(Method):
             + p["lambda2"] * F.mse_loss(sim_tt, s)
         )
         return total, {"inter": total.detach()}
+
+
+METHOD = DJSRH

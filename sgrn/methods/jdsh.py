@@ -36,17 +36,48 @@ def reweight_tails(
     return torch.where(high, (1 + l2 * torch.exp(s - s_max)) * s, out)
 
 
+def fit_tails(values: Tensor) -> dict[str, float]:
+    """JDSH's tail thresholds from a sample of S~'s entries, as its constants encode them:
+    left = mean - 2 std, right = mean + 4 std, s_min and s_max the observed extremes."""
+    values = values.double()
+    mean, std = values.mean(), values.std()
+    return {"left": float(mean - 2 * std), "right": float(mean + 4 * std),
+            "s_min": float(values.min()), "s_max": float(values.max())}
+
+
 class JDSH(Method):
     """JDSH's target S and loss for one batch (left <= right is checked in sgrn.hparams)."""
 
     name = "jdsh"
 
     @torch.no_grad()
+    def fit_to_training_set(self, x_img: Tensor, x_txt: Tensor, rows: int) -> dict[str, float]:
+        """With ``fit_tails``: left, right, s_min and s_max fitted (`fit_tails`) to the entries
+        off the diagonal of S~ over the training set, on graphs of ``rows`` rows as training
+        builds them (consecutive blocks of a fixed permutation; one block of all n for a
+        global graph), and used from then on; without it, the values of the block."""
+        if not self.params["fit_tails"]:
+            return {}
+        n = len(x_img)
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(0)).to(x_img.device)
+        off_diagonal = ~torch.eye(rows, dtype=torch.bool, device=x_img.device)
+        values = [self.joint(x_img[idx], x_txt[idx])[0][off_diagonal]
+                  for idx in order[:n - n % rows].split(rows)]
+        fitted = fit_tails(torch.cat(values))
+        self.params.update(fitted)
+        return fitted
+
+    def joint(self, f_img: Tensor, f_txt: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(S~, S_I, S_T) of the rows given, before the tails are re-weighted."""
+        p = self.params
+        s_img, s_txt = map(signed, self.cosine_graphs(f_img, f_txt))
+        return joint_modal(s_img, s_txt, p["a"], p["b"], p["l"]), s_img, s_txt
+
+    @torch.no_grad()
     def targets(self, f_img: Tensor, f_txt: Tensor) -> dict[str, Tensor]:
         """S = mu reweight_tails(S~), and the intra-modal graphs S_I, S_T, (m, m)."""
         p = self.params
-        s_img, s_txt = map(signed, self.cosine_graphs(f_img, f_txt))
-        s = joint_modal(s_img, s_txt, p["a"], p["b"], p["l"])
+        s, s_img, s_txt = self.joint(f_img, f_txt)
         s = reweight_tails(s, p["left"], p["right"], p["s_min"], p["s_max"], p["l1"], p["l2"])
         return {"S": p["mu"] * s, "S_img": s_img, "S_txt": s_txt}
 
@@ -65,3 +96,6 @@ class JDSH(Method):
         )
         total = p["intra"] * intra + inter - p["pair"] * pair
         return total, {"inter": inter.detach(), "pair": pair.detach(), "intra": intra.detach()}
+
+
+METHOD = JDSH

@@ -68,3 +68,6 @@ class SGRN(Method):
             total = total - p["pair"] * pair
             terms["pair"] = pair.detach()
         return total, terms
+
+
+METHOD = SGRN

@@ -11,10 +11,13 @@ belongs to the features and reaches the methods as ``standardised=(image, text)`
 
 from __future__ import annotations
 
+import importlib
 import math
-from collections.abc import Mapping
+import pkgutil
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
+from types import ModuleType
 
 INTRA_FORMS = ("target", "local", "orthogonal", "hash_real")
 """The forms of SGRN's L_intra (method.md section 7); a value joins one or more with '+'."""
@@ -26,11 +29,12 @@ REBASE_FORMS = ("mask", "lift")
 class Param:
     """One hyper-parameter: its default (whose type is the parameter's type) and range.
 
-    low/high bound a number (None: unbounded); low_open makes the lower bound strict.
+    low/high bound a number (None: unbounded); low_open makes the lower bound strict. A default
+    of None makes an optional number: absent unless a block sets it.
     A text parameter takes one of ``choices``, or with ``combine`` several joined by '+'.
     """
 
-    default: bool | int | float | str
+    default: bool | int | float | str | None
     low: float | None = None
     high: float | None = None
     low_open: bool = False
@@ -86,96 +90,48 @@ class Param:
 
 # targets from one graph over the whole training set, sliced per batch (read by the trainer)
 GLOBAL_GRAPH = Param(False)
-
-TABLES: dict[str, dict[str, Param]] = {
-    "sgrn": {
-        "global_graph": GLOBAL_GRAPH,
-        "knn": Param(True),  # LRGR kNN mask on/off (section 4)
-        "k": Param(10, low=1),  # neighbours per row, self included; < batch size
-        "gate": Param(True),  # LRGR sigmoid gate on/off
-        "gamma": Param(10.0, low=0, low_open=True),  # gate steepness
-        "omega": Param(0.5, low=0, high=1),  # weight of the association graph Q
-        # LRGR: mask = keep only gated neighbours; lift = raise them, keep the rest as they are
-        "rebase_form": Param("mask", choices=REBASE_FORMS),
-        "beta": Param(0.9, low=0, high=1),  # image weight in the joint graph (section 5)
-        "eta": Param(0.4, low=0, high=1),  # weight of the second-order term S~ S~^T / m
-        "mu": Param(1.5, low=0, low_open=True),  # scale of the targets (sections 6, 7)
-        # GRGR on/off as a whole (section 6): false = no enhanced weight and no cross term,
-        # whatever epsilon and cross say (the no-grgr ablation; cross may be searched)
-        "grgr": Param(True),
-        "epsilon": Param(0.3, low=0, high=1),  # GRGR enhanced-weight strength, 0 = off
-        # GRGR image-to-text and text-to-image similarities mixed into the joint graph, 0 = off
-        "cross": Param(0.0, low=0, high=1),
-        "kappa": Param(5.0, low=0, low_open=True),  # GRGR agreement sharpness
-        "lambda1": Param(0.1, low=0),  # image-image term of L_inter
-        "lambda2": Param(0.1, low=0),  # text-text term of L_inter
-        "xi": Param(0.1, low=0),  # weight of L_intra, 0 = off
-        # form of L_intra (section 7): target | local | orthogonal | hash_real, or a sum with '+'
-        "intra_form": Param("target", choices=INTRA_FORMS, combine=True),
-        # weight of the hash-real inter-modal term MSE(H^_I B^_T^T, S) + MSE(B^_I H^_T^T, S)
-        "zeta": Param(0.0, low=0),
-        # weight of the paired-item term -mean(diag(H^_I H^_T^T)) (JDSH's), 0 = off
-        "pair": Param(0.0, low=0),
-    },
-    "djsrh": {
-        "global_graph": GLOBAL_GRAPH,
-        "beta": Param(0.9, low=0, high=1),  # image weight in the joint graph
-        "eta": Param(0.4, low=0, high=1),  # weight of the second-order term S~ S~^T / m
-        "mu": Param(1.5, low=0, low_open=True),  # scale of the target S
-        "lambda1": Param(0.1, low=0),  # image-image term of the loss
-        "lambda2": Param(0.1, low=0),  # text-text term of the loss
-    },
-    "jdsh": {  # defaults are JDSH's MIRFlickr ones (section 9)
-        "global_graph": GLOBAL_GRAPH,
-        "a": Param(0.5, low=0),  # weight of S_I
-        "b": Param(0.1, low=0),  # weight of S_T
-        "l": Param(0.4, low=0),  # weight of the joint-modal term (S_high + S_high^T) / 2
-        "mu": Param(1.4, low=0, low_open=True),  # scale of the target S
-        "intra": Param(0.1, low=0),  # weight of the image-image and text-text terms
-        "pair": Param(1.0, low=0),  # weight of the paired-item term -mean(diag(H^_I H^_T^T))
-        "l1": Param(0.1, low=0),  # strength of the left-tail (dissimilar) re-weighting
-        "l2": Param(0.2, low=0),  # strength of the right-tail (similar) re-weighting
-        # Tail thresholds and the distribution's extremes, constants fitted by JDSH to S~ on
-        # MIRFlickr with AlexNet features (left = -0.49 - 2 * 0.019, right = -0.49 + 4 * 0.088):
-        # refit them for other features or datasets.
-        "left": Param(-0.528),
-        "right": Param(-0.138),
-        "s_min": Param(-0.52),
-        "s_max": Param(0.68),
-    },
-    "dgcpn": {  # DGCPN (AAAI 2021), method.md section 9; defaults are DGCPN's
-        "global_graph": Param(True),
-        # edges kept per row of S_pair, as a fraction of the m rows: k = neighbour_count(k_fraction,
-        # m), at least 1, self included (DGCPN: 2,000 of 5,000); 1 keeps every edge
-        "k_fraction": Param(0.4, low=0, high=1, low_open=True),
-        "a1": Param(0.01, low=0, high=1),  # text weight in S_pair = a1 C_T + (1 - a1) C_I
-        "a2": Param(0.3, low=0, high=1),  # weight of the neighbour coherence in S
-        "mu": Param(1.5, low=0, low_open=True),  # scale of the target S (as DJSRH's mu)
-        "gamma_c": Param(0.1, low=0),  # weight of the consistency terms, 0 = off [ours]
-        "half_binary": Param(0.5, low=0),  # weight of the half-binary terms, 0 = off [ours]
-    },
-    "cca_itq": {  # CCA + ITQ (Gong et al.), fitted in closed form, not by SGD
-        # each modality is first reduced and whitened by PCA to this many dimensions (raised
-        # to the code length when smaller; fewer when the data have fewer): CCA's regulariser
-        "pca_dim": Param(256, low=1),
-        "itq_iters": Param(50, low=1),  # iterations of the ITQ rotation
-    },
-}
-
-
-def neighbour_count(k_fraction: float, m: int) -> int:
-    """DGCPN's k for a graph of ``m`` rows: k_fraction * m rounded half up, within [1, m]."""
-    return min(m, max(1, math.floor(k_fraction * m + 0.5)))
+# the method's learning rate for both hash nets, instead of train.lr_image and train.lr_text
+# (read by the trainer, sgrn.train.learning_rates); None: those of the train section
+LEARNING_RATE = Param(None, low=0, high=1, low_open=True)
 
 
 def known_families() -> list[str]:
-    """The method families, sorted."""
-    return sorted(TABLES)
+    """The method families, sorted: one module sgrn/hparams/<family>.py each."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def family_module(family: str) -> ModuleType:
+    """sgrn/hparams/<family>.py: its `TABLE` and, where it has one, `check(params, batch_size)`.
+
+    Imported by name, so that a step imports only the tables it uses: the pipeline lists a
+    train job's family module among its code inputs (sgrn/pipeline.py), not every family's.
+    """
+    check_family(family)
+    return importlib.import_module(f"{__name__}.{family}")
+
+
+class _Tables(Mapping):
+    """family -> its parameter table, each module imported when first asked for."""
+
+    def __getitem__(self, family: str) -> dict[str, Param]:
+        if family not in known_families():
+            raise KeyError(family)
+        return family_module(family).TABLE
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(known_families())
+
+    def __len__(self) -> int:
+        return len(known_families())
+
+
+TABLES: Mapping[str, dict[str, Param]] = _Tables()
+"""Per family, the `method_params` keys of params.yaml with their defaults and ranges."""
 
 
 def check_family(family: str) -> None:
     """ValueError naming an unknown family and the known ones."""
-    if family not in TABLES:
+    if family not in known_families():
         raise ValueError(f"unknown method family {family!r}; known: {', '.join(known_families())}")
 
 
@@ -227,7 +183,7 @@ def resolve_method_params(
     graph over all n and slices it per batch). For sgrn, k must be smaller than it when the
     kNN mask or the gate, the two users of k, is on. For dgcpn, k is the fraction
     k_fraction of the rows (`neighbour_count`), at most all of them, so any batch size
-    fits. For jdsh, left <= right.
+    fits. For jdsh, left <= right. (Each family's own `check`.)
     Raises ValueError naming the family and the offending key.
     """
     check_family(family)
@@ -236,18 +192,10 @@ def resolve_method_params(
     if declared != family:
         raise ValueError(f"params name family {declared!r} but {family!r} was asked for")
     check_batch_size(family, batch_size)
-    p = resolve(family, TABLES[family], given)
-    if family == "sgrn":
-        if (p["knn"] or p["gate"]) and batch_size is not None and p["k"] >= batch_size:
-            raise ValueError(
-                f"{family}: k={p['k']} must be smaller than the batch size {batch_size} "
-                "(k counts neighbours within a batch, self included)"
-            )
-    elif family == "jdsh":
-        if p["left"] > p["right"]:
-            raise ValueError(
-                f"{family}: left={p['left']!r} must not exceed right={p['right']!r}"
-            )
+    module = family_module(family)
+    p = resolve(family, module.TABLE, given)
+    if hasattr(module, "check"):
+        module.check(p, batch_size)
     return p
 
 
@@ -259,6 +207,6 @@ __all__ = [
     "check_family",
     "check_standardised",
     "known_families",
-    "neighbour_count",
+    "family_module",
     "resolve_method_params",
 ]
