@@ -383,14 +383,17 @@ def test_global_graph_in_every_trained_family():
 def test_global_graph_is_accepted_and_ignored_by_targets(family):
     f_img, f_txt = features(16)
     h_img, h_txt = (h.float() for h in codes(16))
-    extra = {"k": 4} if family == "sgrn" else {}
+    extra = {"k": 4} if family in ("sgrn", "hnh") else {}
     results = []
     for flag in (False, True):
         method = build_method(family, {"family": family, "global_graph": flag, **extra}, 16)
         assert method.params["global_graph"] is flag
         assert resolve_method_params(family, {"global_graph": flag, **extra}, 16) == method.params
         t = method.targets(f_img, f_txt)
-        results.append((t, method.loss(h_img, h_txt, t)))
+        torch.manual_seed(0)  # a method's own modules (Method.build), the same for both flags
+        method.build((f_img.shape[1], f_txt.shape[1]), h_img.shape[1])
+        given = {"features": (f_img, f_txt)} if method.uses_features else {}
+        results.append((t, method.loss(h_img, h_txt, t, **given)))
     (t0, (l0, terms0)), (t1, (l1, terms1)) = results
     assert t0.keys() == t1.keys() and all(torch.equal(t0[k], t1[k]) for k in t0)
     assert torch.equal(l0, l1) and terms0 == terms1
