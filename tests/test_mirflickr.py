@@ -3,6 +3,7 @@ list format, through the download, prepare and extract steps; and the shared sam
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -174,8 +175,17 @@ def test_download_prepare_extract_from_local_archives(tmp_path):
     with h5py.File(tmp_path / "features.h5") as f:
         assert f["image"].shape == (len(expected_rows()), 4096) and f["text"].shape[1] == 2
         assert f.attrs["complete"] and f.attrs["backbone"] == "alexnet"
-    # A second download reuses the extraction; deleting the raw folder loses nothing.
-    step("download", params, tmp_path, "--dataset", "mf", "--out", "raw")
+    # A second download reuses the extractions; deleting the raw folder loses nothing.
+    marks = [store / f"{name}.extracted" / ".extracted" for name in ("mirflickr25k", "mirflickr25k_annotations_v080")]
+    extracted_at = [mark.stat().st_mtime_ns for mark in marks]
+    raw = {p.name: p.read_bytes() for p in (tmp_path / "raw").iterdir()}
+    shutil.rmtree(tmp_path / "raw")
+    proc = step("download", params, tmp_path, "--dataset", "mf", "--out", "raw")
+    for mark in marks:
+        archive, folder = mark.parent.name.replace(".extracted", ".zip"), mark.parent.relative_to(tmp_path)
+        assert f"{archive}: already extracted in {folder}" in proc.stderr
+    assert [mark.stat().st_mtime_ns for mark in marks] == extracted_at
+    assert {p.name: p.read_bytes() for p in (tmp_path / "raw").iterdir()} == raw
 
 
 def test_download_over_http_resumes_and_verifies(tmp_path):
