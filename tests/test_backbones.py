@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from ci_guard import import_declared
 from PIL import Image
 from torchvision import transforms
 
@@ -16,7 +17,7 @@ from sgrn.features.extract import extract_to, feature_chunks
 from sgrn.features.images import ImageFiles
 from workflow_utils import REPO
 
-pytest.importorskip("efficientnet_lite_pytorch")
+import_declared("efficientnet_lite_pytorch", "efficientnet-lite-pytorch")  # skipped if missing; in CI a failure
 
 
 @pytest.fixture(scope="module")
