@@ -370,16 +370,17 @@ def test_sliced_global_targets_differ_from_batch_targets():
 
 
 TRAINED = sorted(set(TABLES) - {"cca_itq"})  # cca_itq is fitted in closed form: no graph
+NEEDS_GLOBAL = {"dgcpn", "ucch"}  # global by default; ucch's memory (one code per pair) requires it
 
 
 def test_global_graph_in_every_trained_family():
     assert all("global_graph" in TABLES[family] for family in TRAINED)
     assert "global_graph" not in TABLES["cca_itq"]
-    assert {f: TABLES[f]["global_graph"].default for f in TRAINED} == {f: f == "dgcpn" for f in TRAINED}
+    assert {f: TABLES[f]["global_graph"].default for f in TRAINED} == {f: f in NEEDS_GLOBAL for f in TRAINED}
     assert all(method_class(f).name == f for f in TABLES)
 
 
-@pytest.mark.parametrize("family", TRAINED)
+@pytest.mark.parametrize("family", sorted(set(TRAINED) - {"ucch"}))  # ucch refuses false (test_ucch)
 def test_global_graph_is_accepted_and_ignored_by_targets(family):
     f_img, f_txt = features(16)
     h_img, h_txt = (h.float() for h in codes(16))
@@ -420,7 +421,7 @@ def test_params():
     m = build_method("dgcpn", {"family": "dgcpn", "k_fraction": 0.2}, 32, standardised=(True, False))
     assert isinstance(m, DGCPN) and m.standardised == (True, False)
     assert m.params == {
-        "global_graph": True, "k_fraction": 0.2, "a1": 0.01, "a2": 0.3, "mu": 1.5,
+        "global_graph": True, "lr": 0.005, "k_fraction": 0.2, "a1": 0.01, "a2": 0.3, "mu": 1.5,
         "gamma_c": 0.1, "half_binary": 0.5,
     }
     with pytest.raises(ValueError, match=r"allowed 0 < k_fraction <= 1"):
@@ -432,7 +433,7 @@ def test_params():
     with pytest.raises(ValueError, match="batch_size"):
         DGCPN(batch_size=0)
     DGCPN(batch_size=1, k_fraction=1.0)  # k is a fraction of the rows: any size fits
-    assert "DGCPN(global_graph=True, k_fraction=0.4" in repr(DGCPN())
+    assert "DGCPN(global_graph=True, lr=0.005, k_fraction=0.4" in repr(DGCPN())
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -40,6 +40,24 @@ def test_shipped_params_are_valid_and_get_defaults(params):
     (("method_params", "sgrn", "omega"), 1.5, "method_params.sgrn: sgrn: parameter omega=1.5 is out of range"),
     (("method_params", "sgrn", "standardise"), True, "method_params.sgrn: sgrn: unknown parameter(s) standardise"),
     (("method_params", "sgrn", "family"), "sgrm", "unknown method family 'sgrm'"),
+    # a block that mixes families' keys: JDSH's tail strength in an SGRN block
+    (("method_params", "sgrn", "l1"), 0.1, "method_params.sgrn: sgrn: unknown parameter(s) l1"),
+    (("method_params", "jdsh", "omega"), 0.5, "method_params.jdsh: jdsh: unknown parameter(s) omega"),
+    (("method_params", "jdsh", "fit_tails"), "yes", "method_params.jdsh: jdsh: parameter fit_tails='yes' must be "
+                                                    "true or false"),
+    (("method_params", "dgcpn", "lr"), 0.0, "method_params.dgcpn: dgcpn: parameter lr=0.0 is out of range: "
+                                            "allowed 0 < lr <= 1"),
+    (("method_params", "sgrn", "lr"), "fast", "method_params.sgrn: sgrn: parameter lr='fast' must be a number"),
+    (("method_params", "cca_itq", "lr"), 0.01, "method_params.cca_itq: cca_itq: unknown parameter(s) lr"),
+    (("train", "patience"), 0, "train.patience: 0 is less than the minimum of 1"),
+    (("train", "patience"), 2.5, "train.patience: 2.5 is not of type 'integer', 'null'"),
+    # a search space with a key its family lacks, or a value out of its range
+    (("search", "space", "sgrn", "l1"), [0.1], "search.space.sgrn.l1: sgrn: unknown parameter(s) l1"),
+    (("search", "space", "djsrh", "xi"), [0.1], "search.space.djsrh.xi: djsrh: unknown parameter(s) xi"),
+    (("search", "space", "dgcpn", "lr"), [0.005, 2.0], "search.space.dgcpn.lr: dgcpn: parameter lr=2.0 is out of "
+                                                       "range"),
+    (("search", "space", "sgrn-plus", "pair"), [-1.0], "search.space.sgrn-plus.pair: sgrn: parameter pair=-1.0 "
+                                                       "is out of range"),
     (("methods",), ["sgrn", "nope"], "methods lists 'nope' but method_params.nope is missing"),
     (("datasets",), ["demo", "other"], "datasets lists 'other' but download.other is missing"),
     (("method_params", "djsrh", "per_dataset"), {"nuswide": {"beta": 0.6}},

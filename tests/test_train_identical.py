@@ -31,8 +31,10 @@ def reference_train(feats, family, hyper, bits, seed, cfg):  # noqa: F811
     img_net = ImageHashNet(x_img.shape[1], bits)
     txt_net = TextHashNet(x_txt.shape[1], bits, hidden=cfg.text_hidden)
     sgd = dict(momentum=cfg.momentum, weight_decay=cfg.weight_decay, fused=True)
-    opt_img = torch.optim.SGD(img_net.parameters(), lr=cfg.lr_image, **sgd)
-    opt_txt = torch.optim.SGD(txt_net.parameters(), lr=cfg.lr_text, **sgd)
+    # a method's own lr (DGCPN's 0.005) replaces train.lr_image and train.lr_text
+    own_lr = hyper.get("lr")
+    opt_img = torch.optim.SGD(img_net.parameters(), lr=cfg.lr_image if own_lr is None else own_lr, **sgd)
+    opt_txt = torch.optim.SGD(txt_net.parameters(), lr=cfg.lr_text if own_lr is None else own_lr, **sgd)
     shuffle = torch.Generator().manual_seed(seed)
     steps = len(train_idx) // cfg.batch_size
     records = []

@@ -60,6 +60,8 @@ class Param:
     def check(self, family: str, name: str, value: object) -> bool | int | float | str:
         """The value, converted to the parameter's type; ValueError when it does not fit."""
         where = f"{family}: parameter {name}={value!r}"
+        if value is None and self.default is None:  # an optional number left unset
+            return None
         if isinstance(self.default, bool):
             if not isinstance(value, bool):
                 raise ValueError(f"{where} must be true or false")
