@@ -7,7 +7,10 @@ itself are left out, so no candidate is tried twice). `select` keeps, per datase
 and code length, the candidate with the best mean validation MAP@all over seeds: the test
 queries never take part. A method listed in `search.follow` (an ablation) is instead shown at
 the candidate chosen for the method it follows: an ablation removes one part from the model
-that was selected, it is not a new model selected again. Torch-free.
+that was selected, it is not a new model selected again. Its candidates are therefore the
+leader's, each with the ablation's own switches kept (`switches`: the keys where its block
+differs from the leader's), so that a leader may search the very key an ablation pins (e.g.
+`pair` in sgrn-plus's space, `pair: 0` in sgrn-plus-no-pair). Torch-free.
 """
 from __future__ import annotations
 
@@ -34,9 +37,36 @@ def draws(space: dict[str, list], base: dict, seed: int) -> list[dict]:
     return [combos[i] for i in order]
 
 
+NOT_SWITCHES = ("family", "per_dataset")
+"""Keys of a method block that are not hyper-parameters a follower could switch."""
+
+
+def switches(params: dict, method: str) -> dict:
+    """What a method in `search.follow` changes in the method it follows: the values of its
+    block that differ from the leader's block (``{}`` for a method that follows none)."""
+    leader = params.get("search", {}).get("follow", {}).get(method)
+    if leader is None:
+        return {}
+    mine, theirs = params["method_params"][method], params["method_params"][leader]
+    return {k: v for k, v in mine.items() if k not in NOT_SWITCHES and theirs.get(k) != v}
+
+
 def candidate(params: dict, method: str, hyper: dict, config: int) -> dict:
     """The hyper-parameters of candidate ``config`` of ``method`` (``hyper``: its block, with
-    its per-dataset values applied)."""
+    its per-dataset values applied).
+
+    A method in `search.follow` takes the candidate of the method it follows, with its own
+    `switches` kept (sgrn.params checks that its per_dataset values are the leader's)."""
+    follow = params.get("search", {}).get("follow", {})
+    leader = follow.get(method)
+    if leader is not None:
+        if leader == method or leader in follow:
+            raise SelectionError(f"search.follow.{method}: '{leader}' must be a method that is selected on its "
+                                 "own, not itself or another follower")
+        pins = switches(params, method)
+        leader_block = params["method_params"][leader]
+        leader_hyper = {**hyper, **{k: leader_block[k] for k in pins if k in leader_block}}
+        return {**candidate(params, leader, leader_hyper, config), **pins}
     if config == 0:
         return dict(hyper)
     search = params["search"]

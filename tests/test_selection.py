@@ -91,9 +91,11 @@ def test_bad_search_spaces_are_refused_naming_the_key(shipped, space, configs, m
 
 def test_shipped_params_give_every_method_the_same_candidates(shipped):
     params = validate_params(shipped)
-    space = params["search"]["space"]
-    assert set(params["methods"]) <= set(space), "every method needs a search space"
-    budget = min(len(draws(space[m], method_config(params, m, "demo")[1], 0)) for m in params["methods"])
+    space, follow = params["search"]["space"], params["search"]["follow"]
+    own = [m for m in params["methods"] if m not in follow]
+    assert set(own) <= set(space), "every method selected on its own needs a search space"
+    assert not set(follow) & set(space), "a follower trains its leader's candidates"
+    budget = min(len(draws(space[m], method_config(params, m, "demo")[1], 0)) for m in own)
     assert budget >= 3, "each method must offer at least three configurations besides its own"
 
 
@@ -113,15 +115,52 @@ def test_a_follower_is_shown_at_the_candidate_chosen_for_the_method_it_follows()
     ({"sgrn-no-grgr": "nosuch"}, {}, r"search\.follow\.sgrn-no-grgr: no method_params\.nosuch"),
     ({"sgrn-no-grgr": "sgrn-no-grgr"}, {}, r"search\.follow\.sgrn-no-grgr: 'sgrn-no-grgr' must be"),
     ({"sgrn-no-grgr": "sgrn"}, {"sgrn": {"beta": [0.5, 0.7]}, "sgrn-no-grgr": {"eta": [0.2, 0.3]}},
-     r"search\.follow\.sgrn-no-grgr: candidate c1 on demo differs from sgrn's in beta, eta"),
+     r"search\.follow\.sgrn-no-grgr: sgrn-no-grgr is trained on sgrn's candidates with its own switches; "
+     r"remove search\.space\.sgrn-no-grgr"),
+    ({"sgrn-no-grgr": "djsrh"}, {}, r"search\.follow\.sgrn-no-grgr: family 'sgrn' differs from djsrh's 'djsrh'"),
 ])
 def test_bad_follow_is_refused_naming_the_key(shipped, follow, space, message):
     raw = with_search(shipped, [0, 1], space, methods=("sgrn", "sgrn-no-grgr"))
     raw["search"]["follow"] = follow
     raw["search"]["space"].setdefault("sgrn", {"beta": [0.5, 0.7]})
-    raw["search"]["space"].setdefault("sgrn-no-grgr", {"beta": [0.5, 0.7]})
     with pytest.raises(ParamsError, match=message):
         validate_params(raw)
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"per_dataset": {"demo": {"beta": 0.6}}}, r"method_params\.sgrn-no-intra\.per_dataset differs from sgrn's"),
+    ({"k": 7, "per_dataset": {"demo": {"beta": 0.5, "k": 7}}}, r"per_dataset differs"),
+])
+def test_a_follower_needs_its_leaders_per_dataset_values(shipped, change, message):
+    raw = with_search(shipped, [0, 1], {"sgrn": {"beta": [0.5, 0.7]}}, methods=("sgrn", "sgrn-no-intra"))
+    raw["search"]["follow"] = {"sgrn-no-intra": "sgrn"}
+    raw["method_params"]["sgrn-no-intra"] = {**raw["method_params"]["sgrn-no-intra"], **change}
+    with pytest.raises(ParamsError, match=message):
+        validate_params(raw)
+
+
+def test_a_switch_that_is_a_per_dataset_value_of_the_leader_is_refused(shipped):
+    raw = with_search(shipped, [0, 1], {"sgrn": {"mu": [1.2, 1.5]}}, methods=("sgrn", "sgrn-k3"))
+    raw["method_params"]["sgrn-k3"] = {**raw["method_params"]["sgrn"], "k": 3}
+    raw["search"]["follow"] = {"sgrn-k3": "sgrn"}
+    with pytest.raises(ParamsError, match=r"search\.follow\.sgrn-k3: switch k is also a per_dataset value of sgrn"):
+        validate_params(raw)
+
+
+def test_a_follower_trains_its_leaders_candidates_with_its_switches_even_on_searched_keys(shipped):
+    """sgrn-plus searches `pair` (0 among its values); sgrn-plus-no-pair pins it to 0 and
+    takes every other value of sgrn-plus's candidate, config for config."""
+    params = validate_params({**shipped, "configs": [0, 1, 2, 3]})
+    assert "pair" in params["search"]["space"]["sgrn-plus"]
+    for dataset in ("demo", "mirflickr25k"):
+        lead = method_config(params, "sgrn-plus", dataset)[1]
+        for name, pins in (("sgrn-plus-no-pair", {"pair": 0.0}), ("sgrn-plus-no-lift", {"rebase_form": "mask"})):
+            hyper = method_config(params, name, dataset)[1]
+            for config in (0, 1, 2, 3):
+                got = candidate(params, name, hyper, config)
+                assert got == {**candidate(params, "sgrn-plus", lead, config), **pins}
+    hyper = method_config(params, "sgrn-no-intra", "demo")[1]
+    assert all(candidate(params, "sgrn-no-intra", hyper, c)["xi"] == 0.0 for c in (0, 1, 2, 3))
 
 
 def test_shipped_ablations_follow_sgrn_with_its_candidates(shipped):
