@@ -4,6 +4,8 @@ from __future__ import annotations
 import ast
 import re
 
+import yaml
+
 from workflow_utils import REPO
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -14,6 +16,52 @@ NOT_IN_GIT = {
     "sgrn/__pycache__": "numba's kernel cache",
     "profiles/default/": "the README says that there is none",
 }
+
+
+SHELL_BLOCK = re.compile(r"^```(?:bash|sh|shell|console)\n(.*?)^```", re.M | re.S)
+RESULTS_PATH = re.compile(r"(?<![\w./-])results/[\w{}./-]*[\w}]")
+# results/{dataset}/{method}/c{config}/b{bits}/s{seed}[/...], and the evaluate step's s{seed}.json
+RUN_LAYOUT = re.compile(r"results/(?:evaluation/)?(?P<dataset>[\w-]+)/(?P<method>[\w-]+)/c(?P<config>\d+)"
+                        r"/b(?P<bits>\d+)/s(?P<seed>\d+)(?:\.json|/.*)?")
+NOT_RUNS = {"tables", "plots"}  # results/ folders that are not datasets
+
+
+def documented_run_paths() -> list[tuple[str, str]]:
+    """(doc:line, path) of every path below a dataset folder of results/ (deeper than
+    results/{dataset}/features.h5) in the fenced shell blocks of the README and docs/."""
+    found = []
+    for doc in DOCS:
+        text = doc.read_text()
+        for block in SHELL_BLOCK.finditer(text):
+            for match in RESULTS_PATH.finditer(block.group(1)):
+                parts = match.group().split("/")[1:]
+                if parts[0] == "evaluation":
+                    parts = parts[1:]
+                if len(parts) < 3 or parts[0] in NOT_RUNS or "{" in match.group():
+                    continue
+                line = text[:block.start(1) + match.start()].count("\n") + 1
+                found.append((f"{doc.relative_to(REPO)}:{line}", match.group()))
+    return found
+
+
+def test_documented_commands_name_runs_in_the_run_layout_that_make_demo_builds():
+    paths = documented_run_paths()
+    named = {p for _, p in paths}
+    assert "results/demo/sgrn/c0/b64/s0/live/plots/metrics" in named  # README: dvc plots show
+    assert "results/demo/sgrn/c0/b64/s0" in named                     # docs/evaluation.md: sgrn search
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    lists = {"dataset": "datasets", "method": "methods", "config": "configs", "bits": "bits", "seed": "seeds"}
+    wrong = []
+    for doc, path in paths:
+        run = RUN_LAYOUT.fullmatch(path)
+        if run is None:
+            wrong.append(f"{doc}: {path} is not results/{{dataset}}/{{method}}/c{{config}}/b{{bits}}/s{{seed}}")
+            continue
+        for field, key in lists.items():
+            value = run[field] if field in ("dataset", "method") else int(run[field])
+            if value not in params[key]:
+                wrong.append(f"{doc}: {path}: {field} {value!r} is not in params.yaml's {key} {params[key]}")
+    assert not wrong, "documented commands name runs that `make demo` does not make:\n" + "\n".join(wrong)
 
 
 def test_repository_paths_in_the_docs_exist():

@@ -6,6 +6,7 @@ import re
 
 import h5py
 import pytest
+from test_docs import RUN_LAYOUT, documented_run_paths
 
 from workflow_utils import BIN, read_params, run, snakemake_dry_run, write_params
 
@@ -50,6 +51,23 @@ def test_end_to_end_outputs(project):
     assert validation["queries"] == 20 and len(validation["t2i"]["ap@all"]) == 20
     assert (validation["i2t"]["map@all"] + validation["t2i"]["map@all"]) / 2 == pytest.approx(
         evaluation["val_map_all"], abs=1e-12)
+
+
+def test_run_paths_of_the_documented_commands_exist(project):
+    """Each run path of the docs' shell commands, at the tiny demo's method and code length
+    where the docs name others (test_docs checks that `make demo` trains what they name)."""
+    params = read_params(project)
+    missing = []
+    for doc, path in documented_run_paths():
+        run_path = RUN_LAYOUT.fullmatch(path)
+        assert run_path, f"{doc}: {path} is not in the run layout"
+        tiny = path
+        for field, key, prefix in (("method", "methods", "/"), ("bits", "bits", "/b")):
+            if run_path[field] not in map(str, params[key]):
+                tiny = tiny.replace(f"{prefix}{run_path[field]}/", f"{prefix}{params[key][0]}/", 1)
+        if not (project / tiny).exists():
+            missing.append(f"{doc}: {path} (here {tiny})")
+    assert not missing, "documented run paths that the workflow does not write:\n" + "\n".join(missing)
 
 
 def test_nothing_to_do_after_a_run(project):
