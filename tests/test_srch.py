@@ -1,0 +1,234 @@
+"""SRCH baseline: its graphs and loss against plain-loop references, training, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from sgrn.featurefile import Features
+from sgrn.graphs import cosine_graph
+from sgrn.hparams import resolve_method_params
+from sgrn.methods import build_method
+from sgrn.methods.srch import SRCH, code_graph, rebase_graph, set_graph
+from sgrn.metrics import label_prior_map
+from sgrn.train import TrainConfig, train
+
+# --------------------------------------------------------------------------- references
+# Written from method.md section 9 with loops over lists, sharing no code with sgrn.
+
+
+def ref_knn(c, k, tol=1e-6):
+    m = len(c)
+    n = [[0.0] * m for _ in range(m)]
+    for i, row in enumerate(c):
+        tau = sorted(row, reverse=True)[k - 1]
+        for j in range(m):
+            if row[j] >= tau - tol:
+                n[i][j] = n[j][i] = 1.0
+    return n
+
+
+def ref_cos(a, b):
+    def unit(r):
+        norm = max(math.sqrt(sum(x * x for x in r)), 1e-12)
+        return [x / norm for x in r]
+
+    return [[sum(x * y for x, y in zip(unit(u), unit(v))) for v in b] for u in a]
+
+
+def ref_sign(rows):
+    return [[1.0 if x >= 0 else -1.0 for x in r] for r in rows]
+
+
+def ref_set(c_i, c_t, k):
+    n_i, n_t = ref_knn(c_i, k), ref_knn(c_t, k)
+    return [[(a + b) / 2 for a, b in zip(ri, rt)] for ri, rt in zip(n_i, n_t)]
+
+
+def ref_rebase(a0, h_i, h_t, k, rho):
+    b = ref_sign([[x + y for x, y in zip(ri, rt)] for ri, rt in zip(h_i, h_t)])
+    n_b = ref_knn([[(1 + x) / 2 for x in row] for row in ref_cos(b, b)], k)
+    return [[(1 - rho) * a + rho * nb for a, nb in zip(ra, rb)] for ra, rb in zip(a0, n_b)]
+
+
+def ref_loss(h_i, h_t, f_i, f_t, a0, p, dec):
+    m = len(h_i)
+    s = [[p["mu"] * x for x in row] for row in ref_rebase(a0, h_i, h_t, p["k"], p["rho"])]
+
+    def mse(sim):
+        return sum((sim[i][j] - s[i][j]) ** 2 for i in range(m) for j in range(m)) / (m * m)
+
+    inter = mse(ref_cos(h_i, h_t))
+    intra = mse(ref_cos(h_i, h_i)) + mse(ref_cos(h_t, h_t))
+    quant = sum((abs(x) - 1) ** 2 for r in h_i for x in r) / (m * len(h_i[0])) + sum(
+        (abs(x) - 1) ** 2 for r in h_t for x in r) / (m * len(h_t[0]))
+    rec = 0.0
+    for (w, bias), f in ((dec["image"], f_i), (dec["text"], f_t)):
+        for h in (h_i, h_t):
+            err = 0.0
+            for i in range(m):
+                norm = max(math.sqrt(sum(x * x for x in f[i])), 1e-12)  # a zero row stays 0
+                for d in range(len(w)):
+                    out = bias[d] + sum(w[d][c] * h[i][c] for c in range(len(h[i])))
+                    err += (out - f[i][d] / norm) ** 2
+            rec += err / m
+    total = inter + p["intra"] * intra + p["gamma"] * quant + p["delta"] * rec
+    return total, {"inter": inter, "intra": intra, "quantisation": quant, "reconstruction": rec}
+
+
+@pytest.fixture
+def tiny():
+    g = torch.Generator().manual_seed(3)
+    f_img = torch.relu(torch.randn(7, 5, generator=g, dtype=torch.float64))
+    f_txt = (torch.rand(7, 6, generator=g) > 0.5).double()
+    f_txt[2] = 0.0  # an empty tag row: its cosines are 0, a tie with every other item
+    f_txt[2, 0] = 1.0
+    h_img, h_txt = torch.tanh(torch.randn(2, 7, 4, generator=g, dtype=torch.float64))
+    return f_img, f_txt, h_img, h_txt
+
+
+# --------------------------------------------------------------------------- graphs, loss
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 7])
+def test_set_graph_matches_loops(tiny, k):
+    f_img, f_txt, _, _ = tiny
+    c_i, c_t = cosine_graph(f_img), cosine_graph(f_txt)
+    out = set_graph(c_i, c_t, k)
+    ref = torch.tensor(ref_set(c_i.tolist(), c_t.tolist(), k), dtype=out.dtype)
+    assert torch.equal(out, ref)
+    assert torch.equal(out, out.T) and (out.diagonal() == 1).all()
+
+
+@pytest.mark.parametrize("k,rho", [(2, 0.5), (3, 0.0), (3, 1.0), (1, 0.25)])
+def test_rebase_matches_loops(tiny, k, rho):
+    f_img, f_txt, h_img, h_txt = tiny
+    a0 = set_graph(cosine_graph(f_img), cosine_graph(f_txt), 3)
+    b = torch.where(h_img + h_txt >= 0, 1.0, -1.0).double()
+    out = rebase_graph(a0, b, k, rho)
+    ref = ref_rebase(a0.tolist(), h_img.tolist(), h_txt.tolist(), k, rho)
+    assert torch.allclose(out, torch.tensor(ref, dtype=out.dtype), atol=1e-12, rtol=0)
+    if rho == 0:
+        assert torch.equal(out, a0)
+    assert torch.equal(code_graph(b, 7), torch.ones(7, 7, dtype=b.dtype))  # k = m: all neighbours
+
+
+@pytest.mark.parametrize("params", [{}, dict(k=2, rho=0.3, mu=1.4, intra=0.5, gamma=0.2, delta=0.7),
+                                    dict(rho=0.0, gamma=0.0, delta=0.0)])
+def test_loss_matches_loops(tiny, params):
+    f_img, f_txt, h_img, h_txt = tiny
+    method = SRCH(batch_size=7, **{"k": 3, **params})
+    method.build((5, 6), 4)
+    method.decoders.double()
+    targets = method.targets(f_img, f_txt)
+    total, terms = method.loss(h_img, h_txt, targets, features=(f_img, f_txt))
+    dec = {name: (getattr(method.decoders, name).weight.tolist(), getattr(method.decoders, name).bias.tolist())
+           for name in ("image", "text")}
+    p = method.params
+    ref_total, ref_terms = ref_loss(h_img.tolist(), h_txt.tolist(), f_img.tolist(), f_txt.tolist(),
+                                    targets["A0"].tolist(), p, dec)
+    assert total.item() == pytest.approx(ref_total, rel=1e-10)
+    for name, value in ref_terms.items():
+        assert terms[name].item() == pytest.approx(value, rel=1e-10, abs=1e-12), name
+    assert not any(t.requires_grad for t in terms.values())
+
+
+def test_gradients_reach_codes_and_decoders_not_targets(tiny):
+    f_img, f_txt, h_img, h_txt = tiny
+    h_img, h_txt = h_img.clone().requires_grad_(), h_txt.clone().requires_grad_()
+    method = SRCH(batch_size=7, k=3)
+    method.build((5, 6), 4)
+    method.decoders.double()
+    targets = method.targets(f_img, f_txt)
+    assert not targets["A0"].requires_grad
+    total, _ = method.loss(h_img, h_txt, targets, features=(f_img, f_txt))
+    total.backward()
+    assert h_img.grad.abs().sum() > 0 and h_txt.grad.abs().sum() > 0
+    assert all(q.grad is not None and q.grad.abs().sum() > 0 for q in method.modules()[0].parameters())
+    # delta = 0: the decoders are outside the loss
+    method = SRCH(batch_size=7, k=3, delta=0.0)
+    method.build((5, 6), 4)
+    total, terms = method.loss(h_img.float(), h_txt.float(), method.targets(f_img.float(), f_txt.float()),
+                               features=(f_img.float(), f_txt.float()))
+    total.backward()
+    assert all(q.grad is None for q in method.modules()[0].parameters())
+    assert terms["reconstruction"] > 0  # still logged
+    _, terms = method.loss(h_img.float(), h_txt.float(), method.targets(f_img.float(), f_txt.float()))
+    assert terms["reconstruction"] == 0  # no features: nothing to reconstruct
+
+
+# --------------------------------------------------------------------------- training
+
+
+def clustered_features(n=400, seed=0):
+    """Five labels; image and tag rows that depend on them, with noise; 256 training pairs."""
+    rng = np.random.default_rng(seed)
+    labels = (rng.random((n, 5)) < 0.2).astype(np.uint8)
+    labels[np.arange(n), rng.integers(0, 5, n)] = 1
+    image = np.maximum(labels @ rng.normal(size=(5, 64)) + 0.5 * rng.normal(size=(n, 64)), 0).astype(np.float32)
+    text = ((labels @ rng.random((5, 30)) + rng.random((n, 30))) > 1.0).astype(np.float32)
+    idx = np.arange(n)
+    split = {"query": idx[:50], "database": idx[50:], "train": idx[50:306], "validation": idx[306:356]}
+    return Features(image=image, text=text, labels=labels, split=split, dataset="toy")
+
+
+def test_training_beats_the_label_prior():
+    feats = clustered_features()
+    val = np.sort(feats.split["validation"])
+    prior = label_prior_map(feats.labels[val], feats.labels[np.setdiff1d(feats.split["database"], val)])
+    cfg = TrainConfig(epochs=10, validate_every=1, text_hidden=32, device="cpu", num_threads=1)
+    records = []
+    ckpt = train(feats, "srch", resolve_method_params("srch", {}, cfg.batch_size), 16, 0, cfg,
+                 on_epoch=lambda e, r: records.append(r))
+    assert prior == pytest.approx(0.567, abs=0.01)
+    assert ckpt["val_map_all"] > prior + 0.1  # measured 0.737 (prior 0.567)
+    assert records[-1]["val_map_all"] > records[0]["val_map_all"]
+    assert set(records[0]) >= {"inter", "intra", "quantisation", "reconstruction"}
+    assert records[-1]["reconstruction"] < records[0]["reconstruction"]  # the decoders learn
+    assert set(ckpt["model"]) == {"image", "text"}  # the decoders are not part of the model
+
+
+def test_global_set_graph_keeps_the_code_graph_per_batch():
+    """With global_graph the trainer scales k to n for the set graph; the code graph of a
+    batch takes the same fraction of the batch."""
+    method = SRCH(batch_size=256, global_graph=True, k=40)
+    assert [method.code_neighbours(m) for m in (32, 256, 4, 2)] == [5, 40, 1, 1]
+    assert SRCH(batch_size=32, k=5).code_neighbours(32) == 5
+    feats = clustered_features()
+    cfg = TrainConfig(epochs=2, validate_every=1, text_hidden=32, device="cpu", num_threads=1)
+    ckpt = train(feats, "srch", resolve_method_params("srch", {"global_graph": True}, cfg.batch_size), 16, 0, cfg)
+    assert ckpt["best_epoch"] in (1, 2)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_k_must_be_smaller_than_the_rows():
+    with pytest.raises(ValueError, match=r"srch: k=32 must be smaller than the batch size 32 .*use k <= 31"):
+        build_method("srch", {"k": 32}, 32)
+    with pytest.raises(ValueError, match=r"srch: parameter k=0 is out of range: allowed k >= 1"):
+        build_method("srch", {"k": 0}, 32)
+    SRCH(batch_size=32, k=31)
+    # with global_graph the rows are the n training pairs (the trainer scales k to n)
+    resolve_method_params("srch", {"global_graph": True, "k": 40}, 96)
+    with pytest.raises(ValueError, match=r"k=96 must be smaller than the batch size 96"):
+        resolve_method_params("srch", {"global_graph": True, "k": 96}, 96)
+
+
+def test_k_larger_than_the_batch_is_refused_before_training():
+    feats = clustered_features()
+    cfg = TrainConfig(epochs=1, text_hidden=32, device="cpu", num_threads=1, batch_size=16)
+    seen = []
+    with pytest.raises(ValueError, match=r"k=20 must be smaller than the batch size 16 .*use k <= 15"):
+        train(feats, "srch", {"k": 20}, 16, 0, cfg, on_epoch=lambda e, r: seen.append(r))
+    assert seen == []
+
+
+@pytest.mark.parametrize("key,value", [("rho", 1.5), ("rho", -0.1), ("mu", 0.0), ("gamma", -1.0),
+                                       ("delta", -0.5), ("intra", "a"), ("k", 2.5)])
+def test_bad_value_names_the_key(key, value):
+    with pytest.raises(ValueError, match=rf"srch: parameter {key}="):
+        SRCH(**{key: value})
