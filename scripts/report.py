@@ -8,7 +8,16 @@ from pathlib import Path
 from sgrn.atomic import atomic_path, write_json
 from sgrn.cli import parser, run
 from sgrn.params import load_params, method_config
-from sgrn.report import aggregate, describe_choices, load_runs, selected_runs, summary, write_plots, write_tables
+from sgrn.report import (
+    aggregate,
+    describe_budget,
+    describe_choices,
+    load_runs,
+    selected_runs,
+    summary,
+    write_plots,
+    write_tables,
+)
 from sgrn.selection import candidate
 
 
@@ -32,7 +41,8 @@ def main(args, log):
     digits = params["report"]["digits"]
     write_json(args.summary, summary(runs, digits=digits))
     changed = changes(params, selection)
-    choices = {dataset: describe_choices(selection, changed, dataset, digits) for dataset in selection}
+    choices = {dataset: describe_choices(selection, changed, dataset, digits)
+               + describe_budget(selection, runs, params["train"], dataset) for dataset in selection}
     with atomic_path(args.tables) as tmp:
         write_tables(runs, tmp, digits=digits, reference=params["report"]["reference"], choices=choices)
     with atomic_path(args.plots) as tmp:

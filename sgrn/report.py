@@ -73,6 +73,30 @@ def describe_choices(selection: dict, changed: dict[tuple[str, str, int], dict],
     return lines + [""]
 
 
+def describe_budget(selection: dict, runs: list[dict], train: dict, dataset: str) -> list[str]:
+    """Markdown lines: per method, its tuning budget (the candidates it had, the epoch cap) and
+    how many of its shown ``runs`` (the selected ones) had their best validation epoch at the
+    cap, where its peak may lie beyond it. ``train``: params.yaml's train section."""
+    epochs, patience = train["epochs"], train.get("patience")
+    stop = (f"early stop after {patience} epochs without a better validation MAP@all"
+            if patience else "no early stopping")
+    lines = ["", "## Tuning budget per method", "",
+             f"Every trained method: at most {epochs} epochs, validation MAP@all every "
+             f"{train['validate_every']} epoch(s), {stop}; the best validated epoch is kept.", "",
+             "| method | candidates | epoch cap | shown runs with the best epoch at the cap |",
+             "|---|---|---|---|"]
+    for method, per_bits in selection.get(dataset, {}).items():
+        counts = sorted({len(choice["candidates"]) for choice in per_bits.values()})
+        follows = next((c["follows"] for c in per_bits.values() if "follows" in c), None)
+        candidates = ", ".join(map(str, counts)) + (f" ({follows}'s)" if follows else "")
+        shown = [run for run in runs if run["dataset"] == dataset and run["method"] == method]
+        closed_form = bool(shown) and all(run.get("best_epoch") == 0 for run in shown)
+        cap = "closed form" if closed_form else str(epochs)
+        at_cap = sum(run.get("best_epoch") == epochs for run in shown)
+        lines.append(f"| {method} | {candidates} | {cap} | {at_cap} of {len(shown)} |")
+    return lines + [""]
+
+
 def _map_keys(run: dict) -> list[str]:
     """'map@50', ..., 'map@all' in the order of the run's evaluation."""
     return [k for k in run["i2t"] if k.startswith("map@")]

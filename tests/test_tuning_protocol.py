@@ -152,3 +152,27 @@ def test_trainer_and_evaluate_step_give_the_same_validation_map(feats):  # noqa:
     assert measured["t2i"]["map@all"] == trainer["val_t2i_map_all"]
     assert (measured["i2t"]["map@all"] + measured["t2i"]["map@all"]) / 2 == trainer["val_map_all"]
     assert 0 < trainer["val_map_all"] < 1
+
+
+# ------------------------------------------------------------------------ the report
+
+
+def test_the_report_states_each_methods_budget_and_runs_at_the_cap():
+    from sgrn.report import describe_budget
+
+    selection = {"demo": {
+        "sgrn": {"b16": {"config": 1, "candidates": {"c0": 0.5, "c1": 0.6}},
+                 "b64": {"config": 0, "candidates": {"c0": 0.7, "c1": 0.6}}},
+        "sgrn-no-lrgr": {"b16": {"config": 1, "follows": "sgrn", "candidates": {"c0": 0.4, "c1": 0.5}}},
+        "cca_itq": {"b16": {"config": 0, "candidates": {"c0": 0.4, "c1": 0.3}}}}}
+    runs = [dict(dataset="demo", method="sgrn", bits=16, best_epoch=100), dict(dataset="demo", method="sgrn",
+            bits=64, best_epoch=37), dict(dataset="demo", method="sgrn-no-lrgr", bits=16, best_epoch=12),
+            dict(dataset="demo", method="cca_itq", bits=16, best_epoch=0)]
+    lines = describe_budget(selection, runs, {"epochs": 100, "validate_every": 1, "patience": 15}, "demo")
+    text = "\n".join(lines)
+    assert "at most 100 epochs, validation MAP@all every 1 epoch(s), early stop after 15 epochs" in text
+    assert "| sgrn | 2 | 100 | 1 of 2 |" in lines
+    assert "| sgrn-no-lrgr | 2 (sgrn's) | 100 | 0 of 1 |" in lines
+    assert "| cca_itq | 2 | closed form | 0 of 1 |" in lines
+    off = describe_budget(selection, runs, {"epochs": 40, "validate_every": 5, "patience": None}, "demo")
+    assert "no early stopping" in "\n".join(off)
