@@ -2,13 +2,17 @@
 """Training throughput per method on precomputed features (pairs per second).
 
 Runs one short training per method on the same synthetic features (non-negative 4096-d
-"fc7" rows, sparse 1,386-d tag BOW, MIRFlickr-like sizes) through sgrn.train.train, and
-prints the epoch time and pairs/s of each, with the ratio to DJSRH measured in the same run.
-Each method runs in its own process so thread pools and caches do not leak between them.
+"fc7" rows, sparse 1,386-d tag BOW, MIRFlickr-like sizes; or, with --shape demo, the demo's
+1,280-d EfficientNet-Lite0 rows and 99 tags, and its per_dataset values) through
+sgrn.train.train, and prints the epoch time and pairs/s of each, with the ratio to DJSRH
+measured in the same run. Each method runs in its own process so thread pools and caches do
+not leak between them. Any name of method_params works, methods that own modules (dsah's
+decoders) included.
 
     python benchmarks/bench_train_methods.py                 # quick: 2,000 pairs, 2 epochs
     python benchmarks/bench_train_methods.py --n 5000 --epochs 3
     python benchmarks/bench_train_methods.py --methods djsrh sgrn sgrn:zeta=0.5,cross=0.4
+    python benchmarks/bench_train_methods.py --shape demo --n 1100 --methods djsrh dsah hnh
 
 A method may carry overrides of its params block after a colon (the configuration chosen by
 the select step, for example), values read as YAML.
@@ -19,18 +23,19 @@ import argparse
 import json
 import subprocess
 import sys
+import time
 
 import yaml
 from synthetic import synthetic_features
 
 
-def one(method: str, n: int, epochs: int, threads: int) -> dict:
+def one(method: str, n: int, epochs: int, threads: int, shape: str = "mirflickr") -> dict:
     from sgrn.params import load_params, method_config
     from sgrn.train import TrainConfig, train
 
     params = load_params()
     name, _, overrides = method.partition(":")
-    family, hyper = method_config(params, name, "synthetic")
+    family, hyper = method_config(params, name, "demo" if shape == "demo" else "synthetic")
     for item in filter(None, overrides.split(",")):
         key, _, value = item.partition("=")
         if key not in hyper:
@@ -38,11 +43,18 @@ def one(method: str, n: int, epochs: int, threads: int) -> dict:
         hyper[key] = yaml.safe_load(value)
     cfg = TrainConfig(**{**params["train"], "epochs": epochs, "validate_every": 10**6,
                          "num_threads": threads, "device": "cpu"})
-    times = []
-    train(synthetic_features(n), family, hyper, 64, 0, cfg,
-          on_epoch=lambda epoch, record: times.append(record["epoch_seconds"]))
+    times, cpu = [], [time.process_time()]
+
+    def on_epoch(epoch: int, record: dict) -> None:
+        times.append(record["epoch_seconds"])
+        cpu.append(time.process_time())
+
+    train(synthetic_features(n, shape=shape), family, hyper, 64, 0, cfg, on_epoch=on_epoch)
     best = min(times[1:] or times)  # the first epoch pays for warm-up
-    return {"method": method, "epoch_s": best, "pairs_per_s": n / best}
+    # CPU seconds of the process per epoch (one thread: the work itself, steadier than the
+    # wall time on a shared machine); the first interval also holds the set-up
+    cpu_epochs = [b - a for a, b in zip(cpu, cpu[1:])]
+    return {"method": method, "epoch_s": best, "pairs_per_s": n / best, "cpu_s": min(cpu_epochs[1:] or cpu_epochs)}
 
 
 def main() -> None:
@@ -51,23 +63,27 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--methods", nargs="+", default=["djsrh", "sgrn", "jdsh"])
+    p.add_argument("--shape", choices=["mirflickr", "demo"], default="mirflickr",
+                   help="feature sizes: MIRFlickr-like, or the demo's (and its per_dataset values)")
     p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, args.n, args.epochs, args.threads)))
+        print(json.dumps(one(args.one, args.n, args.epochs, args.threads, args.shape)))
         return
     rows = []
     for method in args.methods:
         out = subprocess.run([sys.executable, __file__, "--one", method, "--n", str(args.n),
-                              "--epochs", str(args.epochs), "--threads", str(args.threads)],
+                              "--epochs", str(args.epochs), "--threads", str(args.threads),
+                              "--shape", args.shape],
                              capture_output=True, text=True, check=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
     reference = next((r for r in rows if r["method"] == "djsrh"), rows[0])
-    print(f"training throughput, {args.n} pairs, batch 32, 64 bits, {args.threads} threads, CPU")
-    print(f"{'method':<36}{'epoch s':>10}{'pairs/s':>10}{'x djsrh time':>14}")
+    print(f"training throughput, {args.shape}-shaped features, {args.n} pairs, batch 32, 64 bits, "
+          f"{args.threads} threads, CPU")
+    print(f"{'method':<36}{'epoch s':>10}{'pairs/s':>10}{'x djsrh time':>14}{'cpu s':>8}{'x djsrh cpu':>13}")
     for r in rows:
         print(f"{r['method']:<36}{r['epoch_s']:>10.3f}{r['pairs_per_s']:>10.0f}"
-              f"{r['epoch_s'] / reference['epoch_s']:>14.2f}")
+              f"{r['epoch_s'] / reference['epoch_s']:>14.2f}{r['cpu_s']:>8.3f}{r['cpu_s'] / reference['cpu_s']:>13.2f}")
 
 
 if __name__ == "__main__":
