@@ -1,6 +1,8 @@
 """The tiny demo through `dvc repro` and `dvc exp run` in a temporary git repository."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 
@@ -57,16 +59,24 @@ def test_training_change_leaves_data_steps_alone(project):
     assert ran_stages(run([DVC, "repro"], project).stdout) == expected
 
 
+def test_side_by_side_before_any_experiment_says_how_to_run_one(project):
+    proc = run([str(BIN / "python"), "-m", "sgrn.experiments"], project, check=False)
+    assert proc.returncode == 1 and not proc.stdout
+    assert proc.stderr.startswith("sgrn.experiments: no DVC experiments to compare yet; run one first")
+
+
 def test_experiment_shows_map_columns(project):
     run(["git", "add", "-A"], project)
     run(["git", "commit", "-q", "-m", "lock"], project)
-    run([DVC, "exp", "run", "-S", "train.epochs=3"], project)
-    table = run([DVC, "exp", "show", "--csv"], project).stdout
-    header = table.splitlines()[0].split(",")
-    assert "demo.sgrn.b16.i2t_map_all" in header and "train.epochs" in header
-    assert any(",3," in line for line in table.splitlines()[1:])
+    run([DVC, "exp", "run", "-n", "epochs-3", "-S", "train.epochs=3"], project)
+    rows = list(csv.DictReader(io.StringIO(run([DVC, "exp", "show", "--csv"], project).stdout)))
+    by_name = {row["Experiment"] or row["rev"]: row for row in rows}  # the workspace and main have no name
+    assert by_name["epochs-3"]["train.epochs"] == "3" and by_name["main"]["train.epochs"] == "2"
+    assert 0 < float(by_name["epochs-3"]["demo.sgrn.b16.i2t_map_all"]) <= 1
     # the README's command: changed params and MAP@all per method and code length, narrow
     side_by_side = run([str(BIN / "python"), "-m", "sgrn.experiments"], project).stdout.splitlines()
-    rows = {line.split()[0]: line.split()[1:] for line in side_by_side[1:]}
-    assert rows["train.epochs"][-1] == "3" and "demo.sgrn.b16" in rows
+    names = side_by_side[0].split()
+    values = {line.split()[0]: dict(zip(names, line.split()[1:])) for line in side_by_side[1:]}
+    assert values["train.epochs"]["epochs-3"] == "3" and values["train.epochs"]["main"] == "2"
+    assert values["demo.sgrn.b16"]["epochs-3"] != "-"
     assert max(map(len, side_by_side)) <= 160
