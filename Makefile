@@ -1,7 +1,7 @@
 # The two commands of the README. Both create .venv when it is missing.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
-.PHONY: demo test lint install record clean rulegraph
+.PHONY: demo test lint install record clean rulegraph dvc.yaml
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -42,6 +42,12 @@ rulegraph: $(STAMP)
 	@command -v dot >/dev/null || { echo "graphviz 'dot' is needed: apt-get install graphviz" >&2; exit 1; }
 	snakemake --rulegraph --quiet all | dot -Tsvg > docs/rulegraph.svg.tmp
 	mv docs/rulegraph.svg.tmp docs/rulegraph.svg
+
+## make dvc.yaml: generate dvc.yaml from the pipeline's declaration (sgrn/pipeline.py) and
+## params.yaml; needed after editing `methods` or a method's family (tests/test_pipeline.py
+## fails while the committed file differs). A params.yaml that does not validate writes nothing.
+dvc.yaml: $(STAMP)
+	$(PY) -m sgrn.dvcgen
 
 ## make record: adopt outputs that Snakemake made into DVC (dvc.lock, cache) without
 ## recomputing them; afterwards `dvc status` is clean and `snakemake -n` has nothing to do.

@@ -7,4 +7,4 @@ rule all:
     default_target: True
     input:
         REPORT_OUTPUTS,
-        all_curves(),
+        all_runs("curves"),

@@ -2,7 +2,7 @@
 """Beside step 4, curves: one run's learning curves (the per-epoch files of dvclive) drawn as a PNG."""
 from sgrn.atomic import atomic_path
 from sgrn.cli import parser, run
-from sgrn.report import learning_curves
+from sgrn.curves import learning_curves
 
 
 def main(args, log):

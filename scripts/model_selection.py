@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sgrn.atomic import write_json
 from sgrn.cli import parser, run
+from sgrn.evaluations import load_runs
 from sgrn.paramfile import load_params
-from sgrn.report import load_runs
 from sgrn.selection import select
 
 

@@ -7,17 +7,9 @@ from pathlib import Path
 
 from sgrn.atomic import atomic_path, write_json
 from sgrn.cli import parser, run
+from sgrn.evaluations import load_runs
 from sgrn.params import load_params, method_config
-from sgrn.report import (
-    aggregate,
-    describe_budget,
-    describe_choices,
-    load_runs,
-    selected_runs,
-    summary,
-    write_plots,
-    write_tables,
-)
+from sgrn.report import aggregate, describe_budget, describe_choices, selected_runs, summary, write_plots, write_tables
 from sgrn.selection import candidate
 
 

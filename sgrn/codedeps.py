@@ -7,12 +7,16 @@ running anything (no torch import), wherever they stand: at the top of a module 
 function. Two rules close the gaps that reading import statements leaves:
 
 - importing `a.b.c` runs the packages `a/__init__.py` and `a/b/__init__.py` first;
-- a module that imports by name at run time (`importlib.import_module`, `__import__`), as a
-  registry does, depends on every module of its package. For a package's `__init__.py`
-  this holds only where the package itself is imported (its names are used), not where it
-  merely runs as the parent of a submodule that is imported.
+- a module that imports by name at run time (`importlib.import_module`, `__import__`)
+  depends on every module of its package. For a package's `__init__.py` this holds only
+  where the package itself is imported (its names are used), not where it merely runs as
+  the parent of a submodule that is imported.
+- except a registry that imports one of its own submodules by name,
+  `import_module(f"{__name__}.{name}")` (sgrn/methods/ and sgrn/hparams/: one module per
+  method family): it does not depend on them; whoever picks the name lists that module
+  (a train job lists its family's, sgrn/pipeline.py).
 
-Print the list of a script, e.g. to update dvc.yaml: `python -m sgrn.codedeps scripts/train.py`.
+Print the list of a script: `python -m sgrn.codedeps scripts/train.py`.
 """
 from __future__ import annotations
 
@@ -46,6 +50,17 @@ def _is_package(path: Path) -> bool:
     return path.name == "__init__.py"
 
 
+def _imports_own_submodule(call: ast.Call) -> bool:
+    """Whether a call's first argument is f"{__name__}.<something>": a registry's plugin import."""
+    arg = call.args[0] if call.args else None
+    if not isinstance(arg, ast.JoinedStr) or len(arg.values) < 2:
+        return False
+    first, second = arg.values[0], arg.values[1]
+    return (isinstance(first, ast.FormattedValue) and isinstance(first.value, ast.Name)
+            and first.value.id == "__name__" and isinstance(second, ast.Constant)
+            and str(second.value).startswith("."))
+
+
 @cache
 def _read_imports(path: Path, root: Path) -> tuple[frozenset[str], bool]:
     """(absolute names this file imports, whether it imports by name at run time)."""
@@ -70,7 +85,7 @@ def _read_imports(path: Path, root: Path) -> tuple[frozenset[str], bool]:
         elif isinstance(node, ast.Call):
             func = node.func
             called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            dynamic = dynamic or called in DYNAMIC_IMPORTS
+            dynamic = dynamic or (called in DYNAMIC_IMPORTS and not _imports_own_submodule(node))
     return frozenset(n for n in names if n.split(".")[0] in PACKAGES), dynamic
 
 

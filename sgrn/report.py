@@ -1,8 +1,6 @@
 """Aggregation over seeds, tables (Markdown and CSV) and plots (PR and precision@K)."""
 from __future__ import annotations
 
-import itertools
-import json
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -14,27 +12,6 @@ from sgrn.data.errors import DataError
 DIRECTIONS = {"i2t": "I->T", "t2i": "T->I"}
 TIE_RULES = {"stable": "ties in Hamming distance ordered by database index",
              "expected": "ties in Hamming distance averaged over every order (exact expectation)"}
-
-
-def evaluation_path(root: str | Path, dataset: str, method: str, config: int, bits: int, seed: int) -> Path:
-    """Where the evaluate step of one run writes its JSON (one layout for both drivers)."""
-    return Path(root) / dataset / method / f"c{config}" / f"b{bits}" / f"s{seed}.json"
-
-
-def load_runs(root: Path, params: dict) -> list[dict]:
-    """The evaluations of every run that params lists, every candidate config included; a
-    missing one is an error."""
-    runs = []
-    for dataset, method, config, bits, seed in itertools.product(
-            params["datasets"], params["methods"], params["configs"], params["bits"], params["seeds"]):
-        path = evaluation_path(root, dataset, method, config, bits, seed)
-        if not path.is_file():
-            raise DataError(f"{path}: evaluation of {dataset}/{method}/c{config}/{bits} bits/seed {seed} "
-                            "not found; run the evaluate step first")
-        run = json.loads(path.read_text())
-        run.update(dataset=dataset, method=method, config=config, bits=bits, seed=seed)
-        runs.append(run)
-    return runs
 
 
 def selected_runs(runs: list[dict], selection: dict) -> list[dict]:
@@ -377,32 +354,3 @@ def write_plots(runs: list[dict], out_dir: Path) -> None:
     for name, fig in figures(runs):
         fig.savefig(out_dir / name, dpi=100)
         plt.close(fig)
-
-
-def learning_curves(live_plots: Path, title: str):
-    """One run's per-epoch curves from its dvclive TSVs: training losses, validation MAP."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-    import pandas as pd
-
-    files = sorted(Path(live_plots).glob("*.tsv"))
-    if not files:
-        raise DataError(f"{live_plots}: no learning curves (*.tsv) found; run the train step first")
-    fig, (loss_ax, val_ax) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    for path in files:
-        name = path.stem
-        if name.endswith("_seconds"):
-            continue  # timing, not a learning curve
-        curve = pd.read_csv(path, sep="\t")
-        ax = val_ax if name.startswith("val_") else loss_ax
-        ax.plot(curve["step"] + 1, curve[name], marker=".", label=name)
-    loss_ax.set(xlabel="epoch", ylabel="training loss (mean over batches)", title=f"{title}: training")
-    val_ax.set(xlabel="epoch", ylabel="validation MAP@all", title=f"{title}: validation")
-    for ax in (loss_ax, val_ax):
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-        ax.legend()
-    return fig

@@ -1,8 +1,8 @@
 """Search with a trained run: encode a query (an image file, a tag string or a code) and
 rank the run's database codes by Hamming distance.
 
-A run is the folder ``results/{dataset}/{method}/c{config}/b{bits}/s{seed}`` holding ``model.pt``
-and ``codes.h5`` (the index: packed database codes of both modalities); the dataset's
+A run is a run folder of the pipeline (sgrn/pipeline.py: ``results/{dataset}/{method}/c{config}/
+b{bits}/s{seed}``) holding ``model.pt`` and ``codes.h5`` (the index: packed database codes of both modalities); the dataset's
 ``features.h5`` (how image features were made and standardised) and ``pairs.h5`` (tag
 vocabulary, image paths) are found beside it in the project, or given. The command line
 is ``sgrn search`` (``python -m sgrn search``); docs/evaluation.md describes it.
@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from sgrn.codes import BIT_ORDER, WordPlanes, check_threads, hamming_topk, word_planes
+from sgrn.pipeline import PATHS, path, project_root_of
 
 MODALITIES = ("image", "text")
 
@@ -283,8 +284,7 @@ def open_run(run_dir: str | Path | None = None, *, index: str | Path | None = No
     from the run folder and the project folder above it."""
     run_dir = Path(run_dir) if run_dir else None
     if run_dir is not None and not run_dir.is_dir():
-        raise SearchError(f"{run_dir}: run folder not found (expected "
-                          "results/{dataset}/{method}/c{config}/b{bits}/s{seed})")
+        raise SearchError(f"{run_dir}: run folder not found (expected {PATHS['run']})")
     index_path = Path(index) if index else (run_dir / "codes.h5" if run_dir else None)
     if index_path is None:
         raise SearchError("give the run folder (--run) or the index (--index codes.h5)")
@@ -296,8 +296,8 @@ def open_run(run_dir: str | Path | None = None, *, index: str | Path | None = No
             raise SearchError("give the run folder (--run) or the model (--model model.pt)")
         ckpt = load_model(model_path, idx)
     root = Path(root) if root else _project_root(index_path)
-    features = Path(features) if features else root / "results" / idx.dataset / "features.h5"
-    pairs = Path(pairs) if pairs else root / "resources" / idx.dataset / "pairs.h5"
+    features = Path(features) if features else root / path("features", dataset=idx.dataset)
+    pairs = Path(pairs) if pairs else root / path("pairs", dataset=idx.dataset)
     return Run(idx, Dataset(features, pairs, root, idx), ckpt)
 
 
@@ -438,11 +438,8 @@ def run_search(args: argparse.Namespace) -> dict:
 
 
 def _project_root(index_path: Path) -> Path:
-    """The project folder of results/{dataset}/{method}/c{config}/b{bits}/s{seed}/codes.h5, else '.'."""
-    parts = index_path.resolve().parents
-    if len(parts) > 6 and parts[5].name == "results":
-        return parts[6]
-    return Path(".")
+    """The project folder of a run's codes.h5 (sgrn.pipeline's run layout), else '.'."""
+    return project_root_of(index_path) or Path(".")
 
 
 def format_table(result: dict) -> str:

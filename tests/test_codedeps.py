@@ -1,14 +1,11 @@
-"""Code dependencies: the import closure of a step script, and dvc.yaml listing exactly it."""
+"""Code dependencies: the import closure of a step script, and what the pipeline adds for a train job."""
 from __future__ import annotations
 
-import re
 import textwrap
 
 import pytest
-import yaml
 
 from sgrn.codedeps import code_dependencies
-from workflow_utils import REPO
 
 
 def write(root, files: dict[str, str]) -> None:
@@ -59,30 +56,42 @@ def test_missing_script_is_named(repo):
         code_dependencies("scripts/nope.py", root=repo)
 
 
-def test_lazily_loaded_methods_count_for_training():
-    deps = code_dependencies("scripts/train.py")
-    assert {"sgrn/methods/sgrn.py", "sgrn/methods/djsrh.py", "sgrn/graphs.py", "sgrn/metrics.py",
-            "sgrn/encoding.py", "sgrn/codes.py", "sgrn/featurefile.py"} <= set(deps)
+def test_a_registry_of_its_own_submodules_leaves_them_to_whoever_names_one(tmp_path):
+    write(tmp_path, {
+        "sgrn/__init__.py": "",
+        "sgrn/plug/__init__.py": """\
+            import importlib
+            def load(name):
+                return importlib.import_module(f"{__name__}.{name}")
+            """,
+        "sgrn/plug/alpha.py": "",
+        "scripts/uses_plugins.py": "from sgrn.plug import load\n",
+    })
+    assert code_dependencies("scripts/uses_plugins.py", root=tmp_path) == [
+        "scripts/uses_plugins.py", "sgrn/__init__.py", "sgrn/plug/__init__.py"]
 
 
-def dvc_stages() -> dict[str, tuple[str, list[str]]]:
-    """stage name -> (script its command runs, code deps listed: paths under sgrn/ or scripts/)."""
-    stages = {}
-    for name, stage in yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"].items():
-        body = stage.get("do", stage)  # foreach stages keep their body under `do`
-        script = re.search(r"python (scripts/\S+\.py)", body["cmd"]).group(1)
-        code = [d for d in body.get("deps", []) if d.startswith(("sgrn/", "scripts/"))]
-        stages[name] = (script, code)
-    return stages
+def test_training_code_holds_no_method_family_but_the_pipeline_adds_the_one_trained():
+    from sgrn.pipeline import code_inputs
+
+    families = {"sgrn", "djsrh", "jdsh", "dgcpn", "cca_itq"}
+    shared = {"sgrn/graphs.py", "sgrn/metrics.py", "sgrn/encoding.py", "sgrn/codes.py", "sgrn/featurefile.py",
+              "sgrn/methods/__init__.py", "sgrn/hparams/__init__.py", "sgrn/methods/base.py"}
+    deps = set(code_dependencies("scripts/train.py"))
+    assert shared <= deps
+    assert not {f"sgrn/methods/{f}.py" for f in families} & deps
+    assert not {f"sgrn/hparams/{f}.py" for f in families} & deps
+    dgcpn = set(code_inputs("train", family="dgcpn"))
+    assert deps | {"sgrn/methods/dgcpn.py", "sgrn/hparams/dgcpn.py", "sgrn/methods/losses.py"} == dgcpn
+    assert "sgrn/methods/cca_itq.py" not in set(code_inputs("train", family="sgrn"))
 
 
-def test_dvc_yaml_lists_the_import_closure_of_every_stage():
-    stages = dvc_stages()
-    assert len(stages) >= 7
-    for name, (script, listed) in stages.items():
-        closure = code_dependencies(script)
-        assert sorted(listed) == closure, (
-            f"dvc.yaml: stage {name}: code deps differ from the imports of {script}\n"
-            f"  missing: {sorted(set(closure) - set(listed))}\n"
-            f"  not imported: {sorted(set(listed) - set(closure))}\n"
-            f"  print the list with: python -m sgrn.codedeps {script}")
+def test_steps_that_do_not_train_hold_no_method_table():
+    """A method table's edit must not rerun download, prepare, extract, encode, evaluate, select or curves."""
+    from sgrn.pipeline import STEPS, code_inputs
+
+    for step in ("download", "prepare", "extract", "encode", "evaluate", "select", "curves"):
+        deps = code_inputs(step)
+        assert STEPS[step].script in deps
+        assert not [d for d in deps if d.startswith(("sgrn/hparams", "sgrn/methods/"))], step
+        assert "sgrn/params.py" not in deps and "sgrn/report.py" not in deps, step

@@ -6,14 +6,13 @@ import json
 import numpy as np
 import pytest
 
+from sgrn.curves import learning_curves
 from sgrn.data.errors import DataError
+from sgrn.evaluations import evaluation_path, load_runs
 from sgrn.report import (
     aggregate,
     describe_choices,
-    evaluation_path,
     figures,
-    learning_curves,
-    load_runs,
     paired_differences,
     selected_runs,
     summary,

@@ -82,7 +82,11 @@ def read_params(root: Path) -> dict:
 
 
 def write_params(root: Path, params: dict) -> None:
+    """params.yaml, and dvc.yaml generated for it (`make dvc.yaml`) where it validates: dvc.yaml
+    writes out the methods, so the two must change together."""
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    if (root / "dvc.yaml").exists():
+        run([sys.executable, "-m", "sgrn.dvcgen", "--root", str(root)], root, check=False)
 
 
 def snakemake_dry_run(root: Path, *extra: str) -> list[dict]:

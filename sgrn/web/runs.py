@@ -1,13 +1,12 @@
 """The trained runs under results/ and a cache of the ones opened for searching.
 
-A run is ``results/{dataset}/{method}/c{config}/b{bits}/s{seed}`` with ``model.pt`` and
-``codes.h5``.
+A run is a run folder of the pipeline's layout (sgrn/pipeline.py: ``results/{dataset}/{method}/
+c{config}/b{bits}/s{seed}``) with ``model.pt`` and ``codes.h5``.
 Opening one (index, checkpoint, dataset files, the query side of codes.h5) takes a moment;
 it is done at its first query and kept until its files change.
 """
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +14,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from sgrn.pipeline import PATHS, RUN_GLOB, parse_run, run_folder
 from sgrn.search import MODALITIES, Run, SearchError, open_run
-
-_CONFIG = re.compile(r"^c(\d+)$")
-_BITS = re.compile(r"^b(\d+)$")
-_SEED = re.compile(r"^s(\d+)$")
 
 
 @dataclass(frozen=True, order=True)
@@ -33,23 +29,20 @@ class RunKey:
     @property
     def folder(self) -> Path:
         """The run folder, relative to the project root."""
-        return Path("results", self.dataset, self.method, f"c{self.config}", f"b{self.bits}", f"s{self.seed}")
+        return run_folder(self.dataset, self.method, self.config, self.bits, self.seed)
 
     def __str__(self) -> str:
-        return f"{self.dataset}/{self.method}/c{self.config}/b{self.bits}/s{self.seed}"
+        return str(self.folder.relative_to("results"))
 
 
 def find_runs(root: Path) -> list[RunKey]:
     """Every run folder under ROOT/results holding both model.pt and codes.h5, sorted."""
+    codes_name, model_name = (Path(PATHS[name]).name for name in ("codes", "model"))
     runs = []
-    for codes in (root / "results").glob("*/*/c*/b*/s*/codes.h5"):
-        run_dir = codes.parent
-        config_dir = run_dir.parent.parent
-        config = _CONFIG.match(config_dir.name)
-        bits, seed = _BITS.match(run_dir.parent.name), _SEED.match(run_dir.name)
-        if config and bits and seed and (run_dir / "model.pt").is_file():
-            runs.append(RunKey(config_dir.parent.parent.name, config_dir.parent.name, int(config.group(1)),
-                               int(bits.group(1)), int(seed.group(1))))
+    for run_dir in root.glob(RUN_GLOB):
+        key = parse_run(run_dir)
+        if key and (run_dir / codes_name).is_file() and (run_dir / model_name).is_file():
+            runs.append(RunKey(**key))
     return sorted(runs)
 
 

@@ -1,12 +1,11 @@
-# Helpers shared by the rules: validated params, output paths, code dependencies.
+# Helpers shared by the rules: validated params, and the pipeline's declaration (sgrn/pipeline.py:
+# every path, log, command line and code input; dvc.yaml is generated from the same table).
 # Rules never read `config` in their bodies; they get values through these helpers.
-import os
-
 import yaml
 from snakemake.exceptions import WorkflowError
 
-from sgrn.codedeps import code_dependencies
 from sgrn.params import ParamsError, extract_config, method_config, validate_params
+from sgrn.pipeline import PATHS, STEPS, WILDCARD_PATTERNS, code_inputs, snakemake_shell
 from sgrn.selection import candidate
 
 # Step scripts read params.yaml themselves, so an override given only to Snakemake would
@@ -45,26 +44,27 @@ def check_gpu_share():
 
 check_gpu_share()
 
-RAW = "resources/raw/{dataset}"
-PAIRS = "resources/{dataset}/pairs.h5"
-FEATURES = "results/{dataset}/features.h5"
-RUN = "results/{dataset}/{method}/c{config}/b{bits}/s{seed}"
-EVALUATION = "results/evaluation/{dataset}/{method}/c{config}/b{bits}/s{seed}.json"
-SELECTION = "results/selection.json"
-REPORT_OUTPUTS = ["results/metrics.json", "results/summary.json", "results/tables", "results/plots"]
+P = PATHS  # e.g. P["model"]: results/{dataset}/{method}/c{config}/b{bits}/s{seed}/model.pt
+REPORT_OUTPUTS = [P[name] for name in STEPS["report"].outputs]
 
 
 wildcard_constraints:
-    dataset="[a-z0-9][a-z0-9_-]*",
-    method="[a-z0-9][a-z0-9_-]*",
-    config="[0-9]+",
-    bits="[0-9]+",
-    seed="[0-9]+",
+    **WILDCARD_PATTERNS,
 
 
-def code(script):
-    """The step script and every repository module it imports (sgrn/codedeps.py), as in dvc.yaml."""
-    return code_dependencies(script, root=".")  # the working directory holds the scripts
+def code(step):
+    """The step's script and every repository module it imports (sgrn/pipeline.py), as in dvc.yaml;
+    paths relative to the working directory, which holds the scripts."""
+    return code_inputs(step, root=".")
+
+
+def train_code(wildcards):
+    """A train job's code: the train step's, and its method family's modules, no other family's."""
+    return code_inputs("train", family=PARAMS["method_params"][wildcards.method]["family"], root=".")
+
+
+def step_log(step):
+    return STEPS[step].log
 
 
 def section(*keys):
@@ -85,11 +85,7 @@ def run_hyperparams(wildcards):
     return {"family": family, **candidate(PARAMS, wildcards.method, hyper, int(wildcards.config))}
 
 
-def all_curves():
-    return expand(f"{RUN}/curves.png", dataset=PARAMS["datasets"], method=PARAMS["methods"],
-                  config=PARAMS["configs"], bits=PARAMS["bits"], seed=PARAMS["seeds"])
-
-
-def all_evaluations():
-    return expand(EVALUATION, dataset=PARAMS["datasets"], method=PARAMS["methods"],
+def all_runs(name):
+    """PATHS[name] for every run that params.yaml lists."""
+    return expand(P[name], dataset=PARAMS["datasets"], method=PARAMS["methods"],
                   config=PARAMS["configs"], bits=PARAMS["bits"], seed=PARAMS["seeds"])

@@ -1,47 +1,48 @@
 # Data steps: raw dataset folder -> pairs.h5 (BOW, labels, split) -> features.h5 (image
-# features from a backbone, or imported from .mat files).
+# features from a backbone, or imported from .mat files). Paths, logs and command lines come
+# from the pipeline's declaration (sgrn/pipeline.py), which dvc.yaml is generated from too.
 
 
 rule download:
     input:
-        code("scripts/download.py"),
+        code("download"),
     output:
-        raw=directory(RAW),
+        raw=directory(P["raw"]),
     params:
         cfg=section("download", "{dataset}"),
     log:
-        "logs/download/{dataset}.log",
+        step_log("download"),
     shell:
-        "python scripts/download.py --dataset {wildcards.dataset} --out {output.raw} --log {log}"
+        snakemake_shell("download")
 
 
 rule prepare:
     input:
-        code("scripts/prepare.py"),
-        raw=RAW,
+        code("prepare"),
+        raw=P["raw"],
     output:
-        pairs=PAIRS,
+        pairs=P["pairs"],
     params:
         cfg=section("prepare", "{dataset}"),
     log:
-        "logs/prepare/{dataset}.log",
+        step_log("prepare"),
     shell:
-        "python scripts/prepare.py --dataset {wildcards.dataset} --raw {input.raw} --out {output.pairs} --log {log}"
+        snakemake_shell("prepare")
 
 
 rule extract:
     input:
-        code("scripts/extract.py"),
-        raw=RAW,
-        pairs=PAIRS,
+        code("extract"),
+        raw=P["raw"],
+        pairs=P["pairs"],
     output:
-        features=FEATURES,
+        features=P["features"],
     params:
         cfg=lambda wildcards: extract_config(PARAMS, wildcards.dataset),
     threads: lambda wildcards: extract_config(PARAMS, wildcards.dataset)["num_threads"]
     log:
-        "logs/extract/{dataset}.log",
+        step_log("extract"),
     benchmark:
         "benchmarks/runs/extract/{dataset}.tsv"
     shell:
-        "python scripts/extract.py --dataset {wildcards.dataset} --raw {input.raw} --pairs {input.pairs} --out {output.features} --log {log}"
+        snakemake_shell("extract")

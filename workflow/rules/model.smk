@@ -1,4 +1,5 @@
-# Model steps, one job per dataset x method x bits x seed: train -> encode -> evaluate.
+# Model steps, one job per dataset x method x config x bits x seed: train -> encode -> evaluate.
+# Paths, logs and command lines come from the pipeline's declaration (sgrn/pipeline.py).
 
 
 # evaluate takes seconds: on a cluster it runs on the submit host, not as a SLURM job.
@@ -8,16 +9,15 @@ localrules:
 
 rule train:
     input:
-        code("scripts/train.py"),
-        features=FEATURES,
+        train_code,
+        features=P["features"],
     output:
-        model=f"{RUN}/model.pt",
-        summary=f"{RUN}/live/metrics.json",
-        curves=directory(f"{RUN}/live/plots/metrics"),
+        model=P["model"],
+        summary=P["live_summary"],
+        curves=directory(P["live_plots"]),
     params:
         train=section("train"),
         method=run_hyperparams,
-        live=lambda wildcards, output: os.path.dirname(output.summary),
     # as many cores as the torch threads it uses: with 1 (the default), `--cores N` trains N
     # small models side by side, which beats one model on N threads at these sizes
     threads: PARAMS["train"]["num_threads"]
@@ -27,38 +27,38 @@ rule train:
     resources:
         gpu_slots=1,
     log:
-        "logs/train/{dataset}/{method}/c{config}/b{bits}/s{seed}.log",
+        step_log("train"),
     benchmark:
         "benchmarks/runs/train/{dataset}/{method}/c{config}/b{bits}/s{seed}.tsv"
     shell:
-        "python scripts/train.py --dataset {wildcards.dataset} --method {wildcards.method} --config {wildcards.config} --bits {wildcards.bits} --seed {wildcards.seed} --features {input.features} --out {output.model} --live {params.live} --log {log}"
+        snakemake_shell("train")
 
 
 rule encode:
     input:
-        code("scripts/encode.py"),
-        features=FEATURES,
-        model=f"{RUN}/model.pt",
+        code("encode"),
+        features=P["features"],
+        model=P["model"],
     output:
-        codes=f"{RUN}/codes.h5",
+        codes=P["codes"],
     params:
         device=section("train", "device"),
         threads=section("train", "num_threads"),
     log:
-        "logs/encode/{dataset}/{method}/c{config}/b{bits}/s{seed}.log",
+        step_log("encode"),
     shell:
-        "python scripts/encode.py --dataset {wildcards.dataset} --method {wildcards.method} --bits {wildcards.bits} --features {input.features} --model {input.model} --out {output.codes} --log {log}"
+        snakemake_shell("encode")
 
 
 rule evaluate:
     input:
-        code("scripts/evaluate.py"),
-        codes=f"{RUN}/codes.h5",
+        code("evaluate"),
+        codes=P["codes"],
     output:
-        metrics=EVALUATION,
+        metrics=P["evaluation"],
     params:
         cfg=section("evaluate"),
     log:
-        "logs/evaluate/{dataset}/{method}/c{config}/b{bits}/s{seed}.log",
+        step_log("evaluate"),
     shell:
-        "python scripts/evaluate.py --codes {input.codes} --out {output.metrics} --log {log}"
+        snakemake_shell("evaluate")

@@ -11,50 +11,50 @@ localrules:
 
 rule select:
     input:
-        code("scripts/model_selection.py"),
-        evaluations=all_evaluations(),
+        code("select"),
+        evaluations=all_runs("evaluation"),
     output:
-        selection=SELECTION,
+        selection=P["selection"],
     params:
         lists=lambda w: {k: PARAMS[k] for k in ("datasets", "methods", "configs", "bits", "seeds")},
         follow=PARAMS["search"]["follow"],
     log:
-        "logs/select.log",
+        step_log("select"),
     shell:
-        "python scripts/model_selection.py --evaluations results/evaluation --out {output.selection} --log {log}"
+        snakemake_shell("select")
 
 
 rule report:
     input:
-        code("scripts/report.py"),
-        evaluations=all_evaluations(),
-        selection=SELECTION,
+        code("report"),
+        evaluations=all_runs("evaluation"),
+        selection=P["selection"],
     output:
-        metrics="results/metrics.json",
-        summary="results/summary.json",
-        tables=report(directory("results/tables"), patterns=["{name}.html"], caption="../report/tables.rst",
+        metrics=P["metrics"],
+        summary=P["summary"],
+        tables=report(directory(P["tables"]), patterns=["{name}.html"], caption="../report/tables.rst",
                       category="Tables"),
-        plots=report(directory("results/plots"), patterns=["{name}.png"], caption="../report/plots.rst",
+        plots=report(directory(P["plots"]), patterns=["{name}.png"], caption="../report/plots.rst",
                      category="Plots"),
     params:
         lists=lambda w: {k: PARAMS[k] for k in ("datasets", "methods", "configs", "bits", "seeds")},
         cfg=section("report"),
         search=section("search"),
     log:
-        "logs/report.log",
+        step_log("report"),
     shell:
-        "python scripts/report.py --evaluations results/evaluation --selection {input.selection} --metrics {output.metrics} --summary {output.summary} --tables {output.tables} --plots {output.plots} --log {log}"
+        snakemake_shell("report")
 
 
 rule curves:
     input:
-        code("scripts/curves.py"),
-        live_plots=f"{RUN}/live/plots/metrics",
+        code("curves"),
+        live_plots=P["live_plots"],
     output:
-        curves=report(f"{RUN}/curves.png", caption="../report/curves.rst", category="Learning curves",
+        curves=report(P["curves"], caption="../report/curves.rst", category="Learning curves",
                       subcategory="{dataset} {method}",
                       labels={"config": "c{config}", "bits": "{bits}", "seed": "{seed}"}),
     log:
-        "logs/curves/{dataset}/{method}/c{config}/b{bits}/s{seed}.log",
+        step_log("curves"),
     shell:
-        "python scripts/curves.py --dataset {wildcards.dataset} --method {wildcards.method} --config {wildcards.config} --bits {wildcards.bits} --seed {wildcards.seed} --live-plots {input.live_plots} --out {output.curves} --log {log}"
+        snakemake_shell("curves")
