@@ -154,18 +154,20 @@ class TrainStep:
         return {name: value / steps for name, value in zip(self.names, sums)}
 
 
-def cuda_graphs_with_modules(graphed: bool, option: str | bool, family: str) -> bool:
-    """Whether to capture CUDA graphs for a method that owns modules: never.
+def cuda_graphs_with_modules(graphed: bool, option: str | bool, family: str, reason: str = "owns trainable modules",
+                             ) -> bool:
+    """Whether to capture CUDA graphs for a method that owns modules, or whose step is not
+    known to be capturable (`Method.graph_safe` false): never.
 
     The captured step (sgrn/cudagraph_step.py) was written and checked for the two hash nets'
-    optimisers only; a third one (the method's modules) is not checked on a GPU, so such a
-    method trains with the eager step: train.cuda_graphs auto falls back to it, true is
-    refused."""
+    optimisers only; a third one (the method's modules) is not checked on a GPU, nor is a loss
+    with, for example, a linear solve in it, so such a method trains with the eager step:
+    train.cuda_graphs auto falls back to it, true is refused."""
     if graphed and option is True:
-        raise DeviceError(f"train.cuda_graphs: true, but method family {family!r} owns trainable modules, "
+        raise DeviceError(f"train.cuda_graphs: true, but method family {family!r} {reason}, "
                           "which the CUDA-graph step does not capture; use auto (eager for this family) or false")
     if graphed:
-        log.info("%s owns trainable modules: eager steps, not CUDA graphs", family)
+        log.info("%s %s: eager steps, not CUDA graphs", family, reason)
     return False
 
 
@@ -262,6 +264,8 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
         lr = cfg.lr_image if method.module_lr is None else method.module_lr
         opt_modules = _sgd([q for module in modules for q in module.parameters()], lr, cfg, device)
         graphed = cuda_graphs_with_modules(graphed, cfg.cuda_graphs, family)
+    elif not method.graph_safe:
+        graphed = cuda_graphs_with_modules(graphed, cfg.cuda_graphs, family, "has a step not checked under CUDA graphs")
     shuffle = torch.Generator().manual_seed(seed)
 
     best: dict | None = None

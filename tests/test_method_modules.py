@@ -157,6 +157,36 @@ def test_cuda_graphs_fall_back_for_modules():
         cuda_graphs_with_modules(True, True, "dsah")
 
 
+@pytest.mark.parametrize("family", ["dsah", "hnh", "djsrh"])
+def test_trainer_keeps_module_owning_and_graph_unsafe_methods_eager(feats, monkeypatch, family):  # noqa: F811
+    """As if on CUDA (graphs on): dsah (decoders) and hnh (graph_safe false) train eagerly
+    under auto and are refused under true before any step; djsrh is captured."""
+    import sgrn.cudagraph_step
+
+    captured = []
+
+    class Graphed:  # stands in for the CUDA-graph step on this CPU machine
+        def __init__(self, step, batch_size, device):
+            captured.append(family)
+            self.step = step
+
+        def __call__(self, batch, alpha):
+            self.step(batch, alpha)
+
+        def read_means(self, steps):
+            return self.step.read_means(steps)
+
+    monkeypatch.setattr(sgrn.train, "use_cuda_graphs", lambda option, device: True)
+    monkeypatch.setattr(sgrn.cudagraph_step, "GraphedStep", Graphed)
+    hyper = resolve_method_params(family, {"k": 8} if family == "hnh" else {}, batch_size=32)
+    train(feats, family, hyper, 16, 0, config(epochs=1, cuda_graphs="auto"))
+    assert captured == ([] if family in ("dsah", "hnh") else ["djsrh"])
+    if family != "djsrh":
+        reason = "owns trainable modules" if family == "dsah" else "has a step not checked under CUDA graphs"
+        with pytest.raises(DeviceError, match=rf"train\.cuda_graphs: true, but method family '{family}' {reason}"):
+            train(feats, family, hyper, 16, 0, config(epochs=1, cuda_graphs=True))
+
+
 def test_default_method_owns_nothing():
     method = DJSRH()
     assert method.build((4, 3), 8) is None and method.modules() == [] and not method.uses_features

@@ -30,6 +30,9 @@ class Method:
     """True: the trainer calls ``loss(h_img, h_txt, targets, features=(f_img, f_txt))``."""
     module_lr: float | None = None
     """Learning rate of the modules' optimiser; None: train.lr_image."""
+    graph_safe: bool = True
+    """False: the trainer never captures this method's step as a CUDA graph (its targets or
+    loss hold an operation not checked under capture); train.cuda_graphs auto trains it eagerly."""
 
     def __init__(
         self,

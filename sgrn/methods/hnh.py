@@ -64,6 +64,9 @@ class HNH(Method):
     """
 
     name = "hnh"
+    # the linear solve of `common_representation` is not checked inside a CUDA graph (no GPU
+    # here): the trainer runs HNH's steps eagerly on CUDA
+    graph_safe = False
 
     @torch.no_grad()
     def targets(self, f_img: Tensor, f_txt: Tensor) -> dict[str, Tensor]:
