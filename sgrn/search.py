@@ -2,8 +2,8 @@
 rank the run's database codes by Hamming distance.
 
 A run is a run folder of the pipeline (sgrn/pipeline.py: ``results/{dataset}/{method}/c{config}/
-b{bits}/s{seed}``) holding ``model.pt`` and ``codes.h5`` (the index: packed database codes of both modalities); the dataset's
-``features.h5`` (how image features were made and standardised) and ``pairs.h5`` (tag
+b{bits}/s{seed}``) holding ``model.pt`` and ``codes.h5`` (the index: packed database codes of
+both modalities); the dataset's ``features.h5`` (how image features were made and standardised) and ``pairs.h5`` (tag
 vocabulary, image paths) are found beside it in the project, or given. The command line
 is ``sgrn search`` (``python -m sgrn search``); docs/evaluation.md describes it.
 
@@ -146,6 +146,8 @@ class Dataset:
                 self.dims = {"image": int(f["image"].shape[1]), "text": int(f["text"].shape[1])}
                 self.stats = {name: f[name][()] for name in
                               ("image_mean", "image_std", "text_mean", "text_std") if name in f}
+                # the reducer's components, when the text features are tags reduced by extract
+                self.text_components = f["text_components"][()] if "text_components" in f else None
             with open_complete(pairs, expect_step="prepare") as p:
                 self.pairs_attrs = {k: _attr(v) for k, v in p.attrs.items()}
                 # imported (.mat) text features have no tag names
@@ -354,6 +356,19 @@ class Query:
     ignored: list[str] = field(default_factory=list)  # tags not in it
 
 
+def reduce_tags(data: Dataset, bow: np.ndarray) -> np.ndarray:
+    """A tag query's bag of words mapped as extract mapped the dataset's text (extract.text):
+    unchanged for bow; svd's coordinates are ``bow @ components.T`` (TruncatedSVD.transform);
+    lda's topic proportions need the fitted model's inference, which features.h5 does not keep."""
+    kind = data.feature_attrs.get("text_features", "bow")
+    if kind == "bow":
+        return bow
+    if kind == "svd" and data.text_components is not None:
+        return (bow.astype(np.float64) @ data.text_components.T.astype(np.float64)).astype(np.float32)
+    raise SearchError(f"{data.features_path}: the text features are {kind} topic vectors of the tags "
+                      f"(extract.text: {kind}), which a tag query cannot be mapped to: query with an image or a code")
+
+
 def make_query(run: Run, *, image: str | None = None, tags: str | None = None,
                code: str | None = None, target: str | None = None,
                threads: int | None = None) -> tuple[Query, np.ndarray]:
@@ -391,7 +406,7 @@ def make_query(run: Run, *, image: str | None = None, tags: str | None = None,
         query = Query("tags", tags, "text", used, ignored)
         bow = np.zeros((1, len(data.vocab)), dtype=np.float32)
         bow[0, [data.vocab.index(t) for t in used]] = 1
-        feature = data.standardise(bow, "text")
+        feature = data.standardise(reduce_tags(data, bow), "text")
     return query, encode_query(run, query.modality, feature, threads)
 
 

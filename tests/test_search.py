@@ -171,3 +171,26 @@ def test_python_m_and_console_script(demo):
     proc = subprocess.run([sys.executable, "-m", "sgrn", "search", "--run", str(RUN), "--tags", ""],
                           cwd=root, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "empty query" in proc.stderr
+
+
+def test_tag_queries_are_mapped_as_extract_mapped_the_text():
+    """bow unchanged; svd through the stored components exactly as TruncatedSVD.transform; lda refused."""
+    from types import SimpleNamespace
+
+    from sklearn.decomposition import TruncatedSVD
+
+    from sgrn.search import SearchError, reduce_tags
+
+    rng = np.random.default_rng(0)
+    bags = (rng.random((40, 12)) < 0.3).astype(np.float32)
+    svd = TruncatedSVD(n_components=4, random_state=0).fit(bags)
+    query = bags[:1]
+    data = SimpleNamespace(feature_attrs={"text_features": "svd"}, text_components=svd.components_.astype(np.float32),
+                           features_path="features.h5")
+    np.testing.assert_allclose(reduce_tags(data, query), svd.transform(query), rtol=1e-5, atol=1e-6)
+    assert reduce_tags(SimpleNamespace(feature_attrs={}, text_components=None), query) is query
+    lda = SimpleNamespace(feature_attrs={"text_features": "lda"}, text_components=svd.components_,
+                          features_path="features.h5")
+    with pytest.raises(SearchError, match=r"features.h5: the text features are lda topic vectors .* query with an "
+                                          r"image or a code"):
+        reduce_tags(lda, query)
