@@ -217,3 +217,38 @@ def test_defaults_and_unknown_keys():
         DSAH(k=5)
     with pytest.raises(ValueError, match=r"decode_from='hidden' is not allowed: decode_from is one of codes, outputs"):
         DSAH(decode_from="hidden")
+
+
+def test_resumed_training_is_bit_identical():
+    """The decoders and their optimiser come back from the training state (method.md 9, DSAH)."""
+    import io
+
+    feats = clustered_features()
+    cfg = TrainConfig(epochs=4, checkpoint_every=2, text_hidden=32, device="cpu", num_threads=1)
+    hyper = resolve_method_params("dsah", {"decode_from": "outputs"}, cfg.batch_size)
+
+    def run(resume=None):
+        states, records = [], []
+
+        def save_state(state):
+            buffer = io.BytesIO()
+            torch.save(state, buffer)
+            states.append(buffer.getvalue())
+
+        ckpt = train(feats, "dsah", hyper, 16, 3, cfg, on_epoch=lambda e, r: records.append(r), resume=resume,
+                     save_state=save_state)
+        untimed = [{k: v for k, v in r.items() if k != "epoch_seconds"} for r in records]
+        return ckpt, untimed, [torch.load(io.BytesIO(b), weights_only=False) for b in states]
+
+    whole, records, states = run()
+    state = states[0]
+    assert [tuple(s["weight"].shape) for s in state["modules"]] == [(30, 16), (64, 16)]
+    resumed, resumed_records, _ = run(resume=state)
+    assert resumed_records == records
+    for net in ("image", "text"):
+        for key, tensor in whole["model"][net].items():
+            assert torch.equal(tensor, resumed["model"][net][key]), f"{net}.{key}"
+    for saved in state["modules"]:  # the test can fail: other decoders give other records
+        saved["weight"].mul_(0.5)
+    _, tampered_records, _ = run(resume=state)
+    assert tampered_records[2:] != records[2:]
