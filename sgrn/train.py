@@ -261,7 +261,7 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     modules = [module.to(device).train() for module in method.modules()]
     opt_modules = None
     if modules:
-        lr = cfg.lr_image if method.module_lr is None else method.module_lr
+        lr = lr_image if method.module_lr is None else method.module_lr  # the image net's, by default
         opt_modules = _sgd([q for module in modules for q in module.parameters()], lr, cfg, device)
         graphed = cuda_graphs_with_modules(graphed, cfg.cuda_graphs, family)
     elif not method.graph_safe:

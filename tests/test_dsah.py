@@ -211,7 +211,7 @@ def test_bad_value_names_the_key(key, value):
 
 
 def test_defaults_and_unknown_keys():
-    assert DSAH().params == {"global_graph": False, "alpha": 0.9, "mu": 1.5, "eta": 0.1, "pair": 1.0,
+    assert DSAH().params == {"global_graph": False, "lr": None, "alpha": 0.9, "mu": 1.5, "eta": 0.1, "pair": 1.0,
                              "rec": 1.0, "sym": 2.0, "decode_from": "codes"}
     with pytest.raises(ValueError, match=r"dsah: unknown parameter\(s\) k; known: "):
         DSAH(k=5)

@@ -208,6 +208,6 @@ def test_bad_value_names_the_key(key, value):
 
 
 def test_defaults():
-    assert HNH().params == {"global_graph": False, "k": 32, "gamma": 0.9, "scale_img": 2.0, "scale_txt": 2.0,
-                            "alpha": 40.0, "beta": 1.0, "lam": 1.0}
+    assert HNH().params == {"global_graph": False, "lr": None, "k": 32, "gamma": 0.9, "scale_img": 2.0,
+                            "scale_txt": 2.0, "alpha": 40.0, "beta": 1.0, "lam": 1.0}
     assert not HNH.uses_features and HNH().modules() == []

@@ -125,6 +125,17 @@ def test_module_lr_is_used(feats, decoding, monkeypatch):  # noqa: F811
         assert torch.equal(decoder.weight, initial["weight"]), "lr 0 must leave the decoders unchanged"
 
 
+def test_modules_take_the_image_nets_learning_rate(feats, decoding, monkeypatch):  # noqa: F811
+    seen, real = [], sgrn.train._sgd
+    monkeypatch.setattr(sgrn.train, "_sgd",
+                        lambda params, lr, cfg, device: seen.append(lr) or real(params, lr, cfg, device))
+    run(feats, config(epochs=1), params={"lr": 0.003})  # the method's lr: both nets and the modules
+    assert seen == [0.003, 0.003, 0.003]
+    seen.clear()
+    run(feats, config(epochs=1, lr_image=0.02, lr_text=0.05))
+    assert seen == [0.02, 0.05, 0.02]  # image net, text net, modules
+
+
 @pytest.mark.parametrize("global_graph", [False, True])
 def test_resumed_run_with_modules_is_bit_identical(feats, decoding, global_graph):  # noqa: F811
     cfg = config(epochs=5)

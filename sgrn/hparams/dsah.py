@@ -3,13 +3,14 @@ code as far as it could be read (a port of it: weights of its loss terms, K, ETA
 
 from __future__ import annotations
 
-from sgrn.hparams import GLOBAL_GRAPH, Param
+from sgrn.hparams import GLOBAL_GRAPH, LEARNING_RATE, Param
 
 DECODE_FROM = ("codes", "outputs")
 """What the decoders read: sign(H) (DSAH's code; no gradient reaches the hash nets) or H [ours]."""
 
 TABLE: dict[str, Param] = {
     "global_graph": GLOBAL_GRAPH,
+    "lr": LEARNING_RATE,  # both nets' (and DSAH's decoders') learning rate; None: the train section's
     # image weight in S~ = alpha S_I + (1 - alpha) S_T (DSAH's ALPHA; not train.alpha)
     "alpha": Param(0.9, low=0, high=1),
     "mu": Param(1.5, low=0, low_open=True),  # scale of the target S = mu S~ (DSAH's K)

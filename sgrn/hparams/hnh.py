@@ -3,10 +3,11 @@ implementation that could be read (unofficial, MIRFlickr settings); k is ours.""
 
 from __future__ import annotations
 
-from sgrn.hparams import GLOBAL_GRAPH, Param
+from sgrn.hparams import GLOBAL_GRAPH, LEARNING_RATE, Param
 
 TABLE: dict[str, Param] = {
     "global_graph": GLOBAL_GRAPH,
+    "lr": LEARNING_RATE,  # both nets' (and DSAH's decoders') learning rate; None: the train section's
     # neighbours per row (self included) whose affinities make an item's neighbourhood vector,
     # the second-order term compares those vectors; <= the rows of a graph (the batch, 32 =
     # every row of a batch of 32 as in the public implementation) [ours]

@@ -29,7 +29,7 @@ class Method:
     uses_features: bool = False
     """True: the trainer calls ``loss(h_img, h_txt, targets, features=(f_img, f_txt))``."""
     module_lr: float | None = None
-    """Learning rate of the modules' optimiser; None: train.lr_image."""
+    """Learning rate of the modules' optimiser; None: the image net's (the method's lr, else train.lr_image)."""
     graph_safe: bool = True
     """False: the trainer never captures this method's step as a CUDA graph (its targets or
     loss hold an operation not checked under capture); train.cuda_graphs auto trains it eagerly."""
