@@ -13,10 +13,11 @@ batch move to norm(momentum m_i + (1 - momentum) norm(h^_I,i + h^_T,i)). In the 
 `warmup` epochs the contrast is within the batch, against sign(h^_I + h^_T), and the memory
 takes the codes with momentum 0 (as UCCH's code does in its warm-up epoch).
 
-The memory is a module (`UCCHMemory`, no trainable parameter) that the trainer keeps in the training
-state, so a resumed run continues with the same memory. It is indexed by training pair: the
-method is built with the global graph (`global_graph`, required), whose targets on all n
-pairs carry each row's index, and the trainer's per-batch slice hands the loss the batch's.
+The memory is a module (`UCCHMemory`, no trainable parameter) that the trainer keeps in the
+training state, so a resumed run continues with the same memory. It is indexed by training
+pair: the method is built with the global graph (`global_graph`, required), whose targets on
+all n pairs carry each row's index, and the trainer's per-batch slice hands the loss the
+batch's.
 """
 
 from __future__ import annotations
@@ -30,11 +31,7 @@ from torch import Tensor, nn
 from sgrn.graphs import EPS
 from sgrn.hparams.ucch import min_bits
 from sgrn.methods.base import Method
-
-
-def sign_codes(x: Tensor) -> Tensor:
-    """sign(x) in {-1, +1} with 0 -> +1, in x's dtype (no gradient: sign has none)."""
-    return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+from sgrn.methods.losses import binary_codes
 
 
 def contrast_logits(h: Tensor, codes: Tensor, temperature: float) -> Tensor:
@@ -82,7 +79,7 @@ class UCCHMemory(nn.Module):
     def __init__(self, n: int, bits: int) -> None:
         super().__init__()
         # random signs, unit rows (UCCH: normalised signs of random numbers); seeded torch RNG
-        init = sign_codes(torch.randn(n, bits)) / math.sqrt(bits)
+        init = binary_codes(torch.randn(n, bits)) / math.sqrt(bits)
         self.memory = nn.Parameter(init, requires_grad=False)
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
 
@@ -138,7 +135,7 @@ class UCCH(Method):
     def contrast_loss(self, index: Tensor, h_img: Tensor, h_txt: Tensor) -> tuple[Tensor, Tensor]:
         """(L_c against the memory, L_c within the batch) on unit rows; memory unchanged."""
         p, mem = self.params, self.memory.memory
-        codes = sign_codes(mem)
+        codes = binary_codes(mem)
         m = h_img.shape[0]
         if p["negatives"] == 0:  # every memory code; the positive is column index[i]
             columns, target = None, index
@@ -146,7 +143,7 @@ class UCCH(Method):
             drawn = torch.randint(0, mem.shape[0], (m, p["negatives"]), device=mem.device)
             columns = torch.cat([index[:, None], drawn], dim=1)
             target = torch.zeros(m, dtype=torch.long, device=mem.device)
-        batch_codes = sign_codes((h_img + h_txt).detach() / 2)
+        batch_codes = binary_codes((h_img + h_txt).detach() / 2)
         here = torch.arange(m, device=h_img.device)
         with_memory, in_batch = h_img.new_zeros(()), h_img.new_zeros(())
         for h in (h_img, h_txt):
