@@ -7,10 +7,11 @@ like SGRN's: a neighbourhood counts rows of one graph, self included.
 
 from __future__ import annotations
 
-from sgrn.hparams import GLOBAL_GRAPH, Param
+from sgrn.hparams import GLOBAL_GRAPH, LEARNING_RATE, Param
 
 TABLE: dict[str, Param] = {
     "global_graph": GLOBAL_GRAPH,
+    "lr": LEARNING_RATE,  # both nets' (and the decoders') learning rate; None: the train section's
     # Set: neighbours per row of each modality's kNN graph, self included; < the graph's rows
     # (the batch, or n with global_graph, where the trainer scales k to the same fraction)
     "k": Param(5, low=1),

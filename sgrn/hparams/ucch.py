@@ -6,12 +6,14 @@ README's MIRFlickr-25K command line where it sets them (alpha 0.7, shift 0.1, ma
 
 from __future__ import annotations
 
-from sgrn.hparams import Param
+from sgrn.hparams import LEARNING_RATE, Param
 
 TABLE: dict[str, Param] = {
     # UCCH's memory holds one binary code per training pair; a batch finds its rows through
     # the global graph's slices, so the targets must come from the whole training set
     "global_graph": Param(True),
+    # both nets' learning rate; None: the train section's (UCCH's 1e-4 is Adam's, not SGD's)
+    "lr": LEARNING_RATE,
     "alpha": Param(0.7, low=0, high=1),  # L = alpha L_c + (1 - alpha) L_r
     # temperature of the contrast; scores are cos(b, h) / temperature
     "temperature": Param(0.9, low=0, low_open=True),
