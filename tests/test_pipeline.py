@@ -149,7 +149,8 @@ def test_a_shared_training_module_reruns_training_and_nothing_upstream(edit):
     root = edit("sgrn/hparams/__init__.py", "\n# a comment\n")
     rules = {rule for rule, _ in planned(root)}
     assert rules == {"train", "curves", "encode", "evaluate", "select", "report"}
-    assert changed_stages(root) == {"train-sgrn", "train-djsrh"}
+    # the report reads the method tables too (it describes each chosen candidate)
+    assert changed_stages(root) == {"train-sgrn", "train-djsrh", "report"}
 
 
 @pytest.mark.slow
@@ -171,11 +172,12 @@ def test_download_code_reruns_from_download(edit):
 def test_a_search_space_edit_reruns_no_candidate_whose_draw_is_unchanged(edit, recorded_two_methods):
     """configs [0]: candidate 0 is the block as written, so a new search space changes no run for
     Snakemake (its params are the resolved candidates); DVC's params are whole keys, so there it
-    reruns that method's train stage, and only that method's (README: Model selection)."""
+    reruns that method's train stage, and only that method's (README: Model selection). The
+    report, which lists the search spaces, is redone in both."""
     root = recorded_two_methods
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["search"]["space"]["djsrh"] = {"beta": [0.5, 0.7]}
     edit("params.yaml", "")  # backs it up
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert planned(root) == Counter()
-    assert changed_stages(root) == {"train-djsrh"}
+    assert planned(root) == Counter({("report", None): 1})
+    assert changed_stages(root) == {"train-djsrh", "report"}
