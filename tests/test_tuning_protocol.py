@@ -176,3 +176,34 @@ def test_the_report_states_each_methods_budget_and_runs_at_the_cap():
     assert "| cca_itq | 2 | closed form | 0 of 1 |" in lines
     off = describe_budget(selection, runs, {"epochs": 40, "validate_every": 5, "patience": None}, "demo")
     assert "no early stopping" in "\n".join(off)
+
+
+# ------------------------------------------------------------------------ the shipped methods
+
+BORROWED = {"pair": 0.0, "rebase_form": "mask"}
+"""sgrn-plus's parts that the paper does not name, with the value that switches each off."""
+
+
+def test_shipped_sgrn_is_the_papers_and_sgrn_plus_adds_only_the_borrowed_parts():
+    from sgrn.params import load_params, method_config
+
+    params = load_params(ROOT / "params.yaml")
+    for dataset in ("demo", "mirflickr25k", "nuswide_tc10"):
+        paper = method_config(params, "sgrn", dataset)[1]
+        assert {k: paper[k] for k in BORROWED} == BORROWED, "no borrowed part in the paper's SGRN"
+        assert paper["knn"] and paper["gate"] and paper["omega"] > 0, "LRGR"
+        assert paper["grgr"] and paper["epsilon"] > 0 and paper["cross"] > 0, "GRGR, its S_IT and S_TI included"
+        assert paper["xi"] > 0 and paper["intra_form"] == "hash_real" and paper["zeta"] > 0, \
+            "L_intra and L_inter over real-valued and hash similarities"
+        plus = method_config(params, "sgrn-plus", dataset)[1]
+        assert {k for k in plus if plus[k] != paper[k]} == set(BORROWED)
+    space = params["search"]["space"]
+    assert not set(space["sgrn"]) & set(BORROWED), "sgrn searches the paper's keys only"
+    assert set(space["sgrn"]) < set(space["sgrn-plus"])
+    assert all(off in space["sgrn-plus"][key] for key, off in BORROWED.items()), "off among the choices"
+    follow = params["search"]["follow"]
+    assert {m for m, leader in follow.items() if leader == "sgrn"} == {"sgrn-no-lrgr", "sgrn-no-grgr", "sgrn-no-intra"}
+    assert {m for m, leader in follow.items() if leader == "sgrn-plus"} == {"sgrn-plus-no-pair", "sgrn-plus-no-lift"}
+    assert {"sgrn", "sgrn-plus", "djsrh", "jdsh", "dgcpn", "cca_itq"} <= set(params["methods"])
+    train = params["train"]
+    assert train["validate_every"] == 1 and train["patience"] and train["epochs"] > train["patience"]
