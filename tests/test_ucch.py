@@ -11,6 +11,7 @@ import pytest
 import torch
 from test_srch import clustered_features
 
+from sgrn.data.errors import DataError
 from sgrn.hparams import resolve_method_params
 from sgrn.hparams.ucch import min_bits
 from sgrn.methods import build_method
@@ -219,8 +220,8 @@ def test_a_code_length_the_memory_cannot_hold_is_refused_before_training():
     feats = clustered_features()  # 256 training pairs: at least 8 bits
     assert (min_bits(256), min_bits(257), min_bits(1100), min_bits(2)) == (8, 9, 11, 1)
     seen = []
-    with pytest.raises(ValueError, match=r"ucch: bits=7 give 128 codes, fewer than the 256 training pairs"
-                                         r".*use at least 8 bits"):
+    with pytest.raises(DataError, match=r"ucch: bits=7 give 128 codes, fewer than the 256 training pairs"
+                                        r".*use at least 8 bits"):  # a user error: one line, exit 2
         train(feats, "ucch", resolve_method_params("ucch", {}, 32), 7, 0,
               TrainConfig(epochs=1, text_hidden=32, device="cpu"), on_epoch=lambda e, r: seen.append(r))
     assert seen == []

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from sgrn.data.errors import DataError
 from sgrn.graphs import EPS
 from sgrn.hparams.ucch import min_bits
 from sgrn.methods.base import Method
@@ -121,8 +122,8 @@ class UCCH(Method):
             raise RuntimeError("ucch: build needs the targets over the training set first "
                                "(global_graph), which fix the size of the memory")
         need = min_bits(self.n)
-        if bits < need:
-            raise ValueError(
+        if bits < need:  # a DataError: the train step reports it in one line (exit 2), no traceback
+            raise DataError(
                 f"ucch: bits={bits} give {2 ** bits} codes, fewer than the {self.n} training "
                 f"pairs that the memory must tell apart (instance-level contrast); use at least "
                 f"{need} bits"
