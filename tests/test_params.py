@@ -42,6 +42,8 @@ def test_shipped_params_are_valid_and_get_defaults(params):
     (("method_params", "sgrn", "family"), "sgrm", "unknown method family 'sgrm'"),
     # a block that mixes families' keys: JDSH's tail strength in an SGRN block
     (("method_params", "sgrn", "l1"), 0.1, "method_params.sgrn: sgrn: unknown parameter(s) l1"),
+    (("method_params", "sgrn", "l1"), 0.1,
+     "(l1 is a parameter of jdsh; a block holds the keys of its own family only)"),
     (("method_params", "jdsh", "omega"), 0.5, "method_params.jdsh: jdsh: unknown parameter(s) omega"),
     (("method_params", "jdsh", "fit_tails"), "yes", "method_params.jdsh: jdsh: parameter fit_tails='yes' must be "
                                                     "true or false"),

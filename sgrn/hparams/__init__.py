@@ -159,13 +159,21 @@ def check_batch_size(family: str, batch_size: object) -> None:
         raise ValueError(f"{family}: batch_size={batch_size!r} must be a positive integer")
 
 
+def _other_families(family: str, keys: list[str]) -> str:
+    """' (l1 is a parameter of jdsh; ...)' for keys that other families have: a block that
+    mixes families' keys says where each came from ('' when none is another family's)."""
+    owners = {key: [f for f in known_families() if f != family and key in TABLES[f]] for key in keys}
+    said = [f"{key} is a parameter of {', '.join(fams)}" for key, fams in owners.items() if fams]
+    return f" ({'; '.join(said)}; a block holds the keys of its own family only)" if said else ""
+
+
 def resolve(family: str, table: Mapping[str, Param], given: Mapping[str, object]) -> dict:
     """Defaults of ``table`` overridden by ``given``, every value checked."""
     unknown = sorted(set(given) - set(table))
     if unknown:
         raise ValueError(
             f"{family}: unknown parameter(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(table))}"
+            f"known: {', '.join(sorted(table))}{_other_families(family, unknown)}"
         )
     return {
         name: p.check(family, name, given[name]) if name in given else p.default
