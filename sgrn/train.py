@@ -194,14 +194,15 @@ def training_state(img_net, txt_net, opt_img, opt_txt, shuffle, best, history,
                    modules=(), opt_modules=None) -> dict:
     """All that an interrupted run needs to continue exactly (live tensors: save it at once).
 
-    The method's own modules (`Method.modules`) and their optimiser are kept under "modules"
-    and "opt_modules" when it has some."""
+    The method's own modules (`Method.modules`) are kept under "modules" when it has some, and
+    their optimiser under "opt_modules" when they have trainable parameters."""
     state = {"image": img_net.state_dict(), "text": txt_net.state_dict(),
              "opt_img": opt_img.state_dict(), "opt_txt": opt_txt.state_dict(),
              "shuffle": shuffle.get_state(), "torch_rng": torch.get_rng_state(),
              "numpy_rng": np.random.get_state(), "best": best, "history": history}
-    if opt_modules is not None:
+    if modules:
         state["modules"] = [module.state_dict() for module in modules]
+    if opt_modules is not None:
         state["opt_modules"] = opt_modules.state_dict()
     return state
 
@@ -213,9 +214,9 @@ def restore_training_state(state: dict, img_net, txt_net, opt_img, opt_txt, shuf
     txt_net.load_state_dict(state["text"])
     opt_img.load_state_dict(state["opt_img"])
     opt_txt.load_state_dict(state["opt_txt"])
+    for module, saved in zip(modules, state.get("modules", []), strict=True):
+        module.load_state_dict(saved)
     if opt_modules is not None:
-        for module, saved in zip(modules, state["modules"], strict=True):
-            module.load_state_dict(saved)
         opt_modules.load_state_dict(state["opt_modules"])
     shuffle.set_state(state["shuffle"])
     torch.set_rng_state(state["torch_rng"])
@@ -259,10 +260,12 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     method = batch_targets.method
     method.build((d_img, d_txt), bits)
     modules = [module.to(device).train() for module in method.modules()]
+    trainable = [q for module in modules for q in module.parameters() if q.requires_grad]
     opt_modules = None
-    if modules:
+    if trainable:  # state alone (UCCH's memory of codes) needs no optimiser
         lr = lr_image if method.module_lr is None else method.module_lr  # the image net's, by default
-        opt_modules = _sgd([q for module in modules for q in module.parameters()], lr, cfg, device)
+        opt_modules = _sgd(trainable, lr, cfg, device)
+    if modules:
         graphed = cuda_graphs_with_modules(graphed, cfg.cuda_graphs, family)
     elif not method.graph_safe:
         graphed = cuda_graphs_with_modules(graphed, cfg.cuda_graphs, family, "has a step not checked under CUDA graphs")

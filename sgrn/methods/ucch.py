@@ -72,16 +72,14 @@ class UCCHMemory(nn.Module):
     """The momentum optimiser's state: one unit row per training pair whose signs are that
     pair's binary code, and the number of steps taken (for the warm-up).
 
-    Both are in the state_dict, so a resumed run continues with the same memory. The memory
-    is a parameter that takes no gradient, not a buffer: the trainer gives a method's modules
-    an SGD optimiser, which refuses an empty parameter list; without a gradient SGD leaves it
-    alone (weight decay included), and only `update` changes it."""
+    Both are buffers, in the state_dict, so a resumed run continues with the same memory; only
+    `update` changes them (the trainer optimises a module's trainable parameters only)."""
 
     def __init__(self, n: int, bits: int) -> None:
         super().__init__()
         # random signs, unit rows (UCCH: normalised signs of random numbers); seeded torch RNG
         init = binary_codes(torch.randn(n, bits)) / math.sqrt(bits)
-        self.memory = nn.Parameter(init, requires_grad=False)
+        self.register_buffer("memory", init)
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
 
     @torch.no_grad()
