@@ -23,6 +23,8 @@ from pathlib import Path
 import yaml
 from _workflow import copy_project, fmt, job_times, run_snakemake, scratch_dir, step_rows
 
+from sgrn.pipeline import PATHS
+
 REFERENCE_THREADS = 2
 
 
@@ -46,7 +48,7 @@ def model_span(spans: dict[str, list[tuple[float, float]]]) -> float:
 
 def sgrn_map(project: Path) -> str:
     """SGRN's MAP@all per code length, from results/summary.json."""
-    by_bits = json.loads((project / "results/summary.json").read_text())["demo"]["sgrn"]
+    by_bits = json.loads((project / PATHS["summary"]).read_text())["demo"]["sgrn"]
     return ", ".join(f"{bits[1:]} bits {value:.3f}" for bits, value in by_bits.items())
 
 

@@ -43,8 +43,10 @@ import yaml
 from _bench import cpu_line, run_worker, thread_env
 from bench_memory import BITS, DATASET, METHOD, REPO, SEED, commands, write_mat
 
+from sgrn.pipeline import run_folder
+
 N_QUERY, N_TRAIN, D_TEXT, N_LABELS, K = 100, 2000, 1386, 24, 10
-RUN = f"results/{DATASET}/{METHOD}/c0/b{BITS}/s{SEED}"
+RUN = str(run_folder(DATASET, METHOD, 0, BITS, SEED))
 TAGS = "tag0007 tag0321 tag1000"
 
 

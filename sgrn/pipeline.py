@@ -118,6 +118,11 @@ class Step:
         folders = {"config": "c{config}", "bits": "b{bits}", "seed": "s{seed}"}
         return f"logs/{self.name}/" + "/".join(folders.get(w, "{%s}" % w) for w in self.per) + ".log"
 
+    @property
+    def benchmark(self) -> str:
+        """Snakemake's time and memory table of a job: the log's path under benchmarks/runs/, .tsv."""
+        return "benchmarks/runs/" + self.log.removeprefix("logs/").removesuffix(".log") + ".tsv"
+
     def command(self, fill, log: str | None = None) -> str:
         """The command line, each {name} of `args` (and of the log's path unless ``log`` is given)
         replaced by ``fill(name)``."""

@@ -43,6 +43,6 @@ rule extract:
     log:
         step_log("extract"),
     benchmark:
-        "benchmarks/runs/extract/{dataset}.tsv"
+        STEPS["extract"].benchmark
     shell:
         snakemake_shell("extract")

@@ -29,7 +29,7 @@ rule train:
     log:
         step_log("train"),
     benchmark:
-        "benchmarks/runs/train/{dataset}/{method}/c{config}/b{bits}/s{seed}.tsv"
+        STEPS["train"].benchmark
     shell:
         snakemake_shell("train")
 
