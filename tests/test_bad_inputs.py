@@ -117,13 +117,15 @@ CASES = [
     ("params-bits-too-long", "bits over 256",
      lambda c: evaluate(c, c.params(bits=[264])), ["bits.0: 264 is greater than the maximum of 256"]),
     ("params-k-not-below-batch", "k not smaller than the batch size",
-     lambda c: evaluate(c, c.params(method_params__sgrn__k=32)),
+     # method blocks are checked by the steps that read them (train, report) and by the
+     # workflow before any job; evaluate reads none (sgrn/paramfile.py)
+     lambda c: train(c, params=c.params(method_params__sgrn__k=32)),
      ["method_params.sgrn: sgrn: k=32 must be smaller than the batch size 32"]),
     ("params-negative-lr", "a negative learning rate",
      lambda c: evaluate(c, c.params(train__lr_image=-0.01)),
      ["train.lr_image: -0.01 is less than or equal to the minimum of 0"]),
     ("params-unknown-method", "a method name with no parameters",
-     lambda c: evaluate(c, c.params(methods=["sgrn", "sgrm"])),
+     lambda c: train(c, params=c.params(methods=["sgrn", "sgrm"])),
      ["methods lists 'sgrm' but method_params.sgrm is missing"]),
     ("params-missing-file", "a params file that does not exist",
      lambda c: evaluate(c, str(c.tmp / "nowhere.yaml")), ["nowhere.yaml: parameters file not found"]),
