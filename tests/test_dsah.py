@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pytest
 import torch
 from torch import nn
+from toy_data import clustered_features, cos_matrix, mse, train_recorded, unit, validation_prior
 
-from sgrn.featurefile import Features
 from sgrn.graphs import cosine_graph, signed
 from sgrn.hparams import resolve_method_params
 from sgrn.methods import build_method
 from sgrn.methods.dsah import DSAH, alignment_terms, reconstruction_loss, semantic_target
-from sgrn.metrics import label_prior_map
 from sgrn.train import TrainConfig, train
 
 M, D_IMG, D_TXT, BITS = 6, 5, 4, 3
@@ -30,24 +26,6 @@ def batch(seed=0, m=M):
 
 
 # --------------------------------------------------------------------------- plain references
-
-
-def unit(rows):
-    out = []
-    for r in rows:
-        n = math.sqrt(sum(x * x for x in r))
-        out.append([x / n for x in r])
-    return out
-
-
-def cos_matrix(a, b):
-    a, b = unit(a), unit(b)
-    return [[sum(x * y for x, y in zip(ra, rb)) for rb in b] for ra in a]
-
-
-def mse(a, b):
-    flat = [(x - y) ** 2 for ra, rb in zip(a, b) for x, y in zip(ra, rb)]
-    return sum(flat) / len(flat)
 
 
 def ref_terms(h_img, h_txt, f_img, f_txt, alpha, mu):
@@ -172,27 +150,11 @@ def test_loss_without_features_or_decoders_is_refused():
 # --------------------------------------------------------------------------- training
 
 
-def clustered_features(n=400, seed=0):
-    """Five labels; image and tag rows that depend on them, with noise; 256 training pairs."""
-    rng = np.random.default_rng(seed)
-    labels = (rng.random((n, 5)) < 0.2).astype(np.uint8)
-    labels[np.arange(n), rng.integers(0, 5, n)] = 1
-    image = np.maximum(labels @ rng.normal(size=(5, 64)) + 0.5 * rng.normal(size=(n, 64)), 0).astype(np.float32)
-    text = ((labels @ rng.random((5, 30)) + rng.random((n, 30))) > 1.0).astype(np.float32)
-    idx = np.arange(n)
-    split = {"query": idx[:50], "database": idx[50:], "train": idx[50:306], "validation": idx[306:356]}
-    return Features(image=image, text=text, labels=labels, split=split, dataset="toy")
-
-
 @pytest.mark.parametrize("decode_from", ["codes", "outputs"])
 def test_training_beats_the_label_prior(decode_from):
     feats = clustered_features()
-    val = np.sort(feats.split["validation"])
-    prior = label_prior_map(feats.labels[val], feats.labels[np.setdiff1d(feats.split["database"], val)])
-    cfg = TrainConfig(epochs=10, validate_every=1, text_hidden=32, device="cpu", num_threads=1)
-    records = []
-    hyper = resolve_method_params("dsah", {"decode_from": decode_from}, cfg.batch_size)
-    ckpt = train(feats, "dsah", hyper, 16, 0, cfg, on_epoch=lambda e, r: records.append(r))
+    prior = validation_prior(feats)
+    ckpt, records = train_recorded(feats, "dsah", {"decode_from": decode_from})
     assert prior == pytest.approx(0.567, abs=0.01)
     assert ckpt["val_map_all"] > prior + 0.1
     assert records[-1]["rec"] < records[0]["rec"]  # the decoders learn

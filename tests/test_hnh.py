@@ -3,17 +3,13 @@ representation's optimality, training, and k refused when larger than the rows."
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pytest
 import torch
-from test_dsah import clustered_features
+from toy_data import clustered_features, cos_matrix, mse, train_recorded, unit, validation_prior
 
 from sgrn.hparams import resolve_method_params
 from sgrn.methods import build_method
 from sgrn.methods.hnh import HNH, common_representation, high_order_affinity, nonlocal_affinity
-from sgrn.metrics import label_prior_map
 from sgrn.train import TargetSource, TrainConfig, train
 
 M, BITS = 7, 4
@@ -29,20 +25,6 @@ def batch(seed=0, m=M):
 
 
 # --------------------------------------------------------------------------- plain references
-
-
-def unit(rows):
-    return [[x / math.sqrt(sum(y * y for y in r)) for x in r] for r in rows]
-
-
-def cos_matrix(a, b):
-    a, b = unit(a), unit(b)
-    return [[sum(x * y for x, y in zip(ra, rb)) for rb in b] for ra in a]
-
-
-def mse(a, b):
-    flat = [(x - y) ** 2 for ra, rb in zip(a, b) for x, y in zip(ra, rb)]
-    return sum(flat) / len(flat)
 
 
 def ref_high_order(a, k, scale):
@@ -152,12 +134,8 @@ def test_common_representation_is_held_fixed_in_the_nets_step():
 
 def test_training_beats_the_label_prior():
     feats = clustered_features()
-    val = np.sort(feats.split["validation"])
-    prior = label_prior_map(feats.labels[val], feats.labels[np.setdiff1d(feats.split["database"], val)])
-    cfg = TrainConfig(epochs=10, validate_every=1, text_hidden=32, device="cpu", num_threads=1)
-    records = []
-    ckpt = train(feats, "hnh", resolve_method_params("hnh", {}, cfg.batch_size), 16, 0, cfg,
-                 on_epoch=lambda e, r: records.append(r))
+    prior = validation_prior(feats)
+    ckpt, records = train_recorded(feats, "hnh")
     assert prior == pytest.approx(0.567, abs=0.01)
     assert ckpt["val_map_all"] > prior + 0.1  # measured 0.912
     assert set(records[0]) >= {"common", "affinity", "inter"}

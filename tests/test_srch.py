@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
+from toy_data import clustered_features, train_recorded, validation_prior
 
-from sgrn.featurefile import Features
 from sgrn.graphs import cosine_graph
 from sgrn.hparams import resolve_method_params
 from sgrn.methods import build_method
 from sgrn.methods.srch import SRCH, code_graph, rebase_graph, set_graph
-from sgrn.metrics import label_prior_map
 from sgrn.train import TrainConfig, train
 
 # --------------------------------------------------------------------------- references
@@ -168,27 +166,10 @@ def test_gradients_reach_codes_and_decoders_not_targets(tiny):
 # --------------------------------------------------------------------------- training
 
 
-def clustered_features(n=400, seed=0, d_img=64):
-    """Five labels; image and tag rows that depend on them, with noise; 256 training pairs."""
-    rng = np.random.default_rng(seed)
-    labels = (rng.random((n, 5)) < 0.2).astype(np.uint8)
-    labels[np.arange(n), rng.integers(0, 5, n)] = 1
-    image = labels @ rng.normal(size=(5, d_img)) + 0.5 * rng.normal(size=(n, d_img))
-    image = np.maximum(image, 0).astype(np.float32)
-    text = ((labels @ rng.random((5, 30)) + rng.random((n, 30))) > 1.0).astype(np.float32)
-    idx = np.arange(n)
-    split = {"query": idx[:50], "database": idx[50:], "train": idx[50:306], "validation": idx[306:356]}
-    return Features(image=image, text=text, labels=labels, split=split, dataset="toy")
-
-
 def test_training_beats_the_label_prior():
     feats = clustered_features()
-    val = np.sort(feats.split["validation"])
-    prior = label_prior_map(feats.labels[val], feats.labels[np.setdiff1d(feats.split["database"], val)])
-    cfg = TrainConfig(epochs=10, validate_every=1, text_hidden=32, device="cpu", num_threads=1)
-    records = []
-    ckpt = train(feats, "srch", resolve_method_params("srch", {}, cfg.batch_size), 16, 0, cfg,
-                 on_epoch=lambda e, r: records.append(r))
+    prior = validation_prior(feats)
+    ckpt, records = train_recorded(feats, "srch")
     assert prior == pytest.approx(0.567, abs=0.01)
     assert ckpt["val_map_all"] > prior + 0.1  # measured 0.790 (prior 0.567)
     assert records[-1]["val_map_all"] > records[0]["val_map_all"]
