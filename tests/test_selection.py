@@ -141,6 +141,7 @@ def test_a_follower_needs_its_leaders_per_dataset_values(shipped, change, messag
 
 def test_a_switch_that_is_a_per_dataset_value_of_the_leader_is_refused(shipped):
     raw = with_search(shipped, [0, 1], {"sgrn": {"mu": [1.2, 1.5]}}, methods=("sgrn", "sgrn-k3"))
+    raw["method_params"]["sgrn"]["per_dataset"] = {"demo": {"k": 5}}
     raw["method_params"]["sgrn-k3"] = {**raw["method_params"]["sgrn"], "k": 3}
     raw["search"]["follow"] = {"sgrn-k3": "sgrn"}
     with pytest.raises(ParamsError, match=r"search\.follow\.sgrn-k3: switch k is also a per_dataset value of sgrn"):
