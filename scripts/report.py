@@ -9,7 +9,16 @@ from sgrn.atomic import atomic_path, write_json
 from sgrn.cli import parser, run
 from sgrn.evaluations import load_runs
 from sgrn.params import load_params, method_config
-from sgrn.report import aggregate, describe_budget, describe_choices, selected_runs, summary, write_plots, write_tables
+from sgrn.report import (
+    aggregate,
+    describe_budget,
+    describe_choices,
+    followers,
+    selected_runs,
+    summary,
+    write_plots,
+    write_tables,
+)
 from sgrn.selection import candidate
 
 
@@ -38,7 +47,7 @@ def main(args, log):
     with atomic_path(args.tables) as tmp:
         write_tables(runs, tmp, digits=digits, reference=params["report"]["reference"], choices=choices)
     with atomic_path(args.plots) as tmp:
-        write_plots(runs, tmp)
+        write_plots(runs, tmp, dashed=followers(selection))
     log.info("report of %d runs -> %s, %s, %s, %s", len(runs), args.metrics, args.summary, args.tables, args.plots)
 
 

@@ -1,4 +1,5 @@
-"""Aggregation over seeds, tables (Markdown and CSV) and plots (PR and precision@K)."""
+"""Aggregation over seeds, tables (Markdown and CSV) and plots (MAP@all against code length, PR and
+precision@K)."""
 from __future__ import annotations
 
 import warnings
@@ -221,10 +222,9 @@ VALIDATION_DIFFERENCES = {
 }
 
 
-def _difference_section(runs: list[dict], dataset: str, reference: str, digits: int,
+def _difference_section(rows: list[tuple], reference: str, digits: int,
                         text: dict[str, str] = TEST_DIFFERENCES) -> list[str]:
-    # only this dataset's runs: each difference's bootstrap is computed once, not per dataset
-    rows = paired_differences([run for run in runs if run["dataset"] == dataset], reference)
+    """Markdown lines of one reference's ``rows`` (paired_differences of one dataset)."""
     if not rows:
         return []
     keys = list(rows[0][3])
@@ -243,15 +243,37 @@ def _difference_section(runs: list[dict], dataset: str, reference: str, digits: 
     return lines + [""]
 
 
+def _difference_records(rows: list[tuple], reference: str, queries: str) -> list[dict]:
+    """CSV rows of paired differences: one per method, code length and metric; MAP@all rows
+    carry their bootstrap interval over the queries (empty where there is none)."""
+    records = []
+    for dataset, method, bits, diffs, intervals in rows:
+        for name, (mean, std, seeds) in diffs.items():
+            direction = name.split("_", 1)[0]
+            interval = intervals[direction] if name.endswith("map_all") else None
+            records.append({"dataset": dataset, "reference": reference, "queries": queries, "method": method,
+                            "bits": bits, "metric": name, "mean": mean, "std": std, "seeds": seeds,
+                            "low": interval[0] if interval else None, "high": interval[1] if interval else None})
+    return records
+
+
+def references_of(reference: str | list[str] | None) -> list[str]:
+    """report.reference as a list: one method, several, or none."""
+    if reference is None:
+        return []
+    return [reference] if isinstance(reference, str) else list(reference)
+
+
 def _header(keys: list[str]) -> list[str]:
     return [k.replace("i2t_", "I->T ").replace("t2i_", "T->I ").replace("map_all", "MAP@all")
             .replace("map", "MAP@") for k in keys]
 
 
-def write_tables(runs: list[dict], out_dir: Path, digits: int = 3, reference: str | None = None,
+def write_tables(runs: list[dict], out_dir: Path, digits: int = 3, reference: str | list[str] | None = None,
                  choices: dict[str, list[str]] | None = None) -> None:
-    """One Markdown and one CSV table per dataset; with `reference`, paired differences too;
-    ``choices``: per dataset, lines that say which configuration each row is (describe_choices)."""
+    """One Markdown and one CSV table per dataset; with `reference` (one method or several),
+    paired differences to each, in the Markdown and in {dataset}_differences.csv; ``choices``:
+    per dataset, lines that say which configuration each row is (describe_choices)."""
     import pandas as pd
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -281,9 +303,18 @@ def write_tables(runs: list[dict], out_dir: Path, digits: int = 3, reference: st
                 f"MAP@all of a random ranking): {prior:.{digits}f}.", "",
                 "| method | bits | config | " + " | ".join(header) + " | seeds | best epochs |",
                 "|---|---|---|" + "---|" * len(header) + "---|---|", *md, ""]
-        if reference:
-            text += _difference_section(runs, dataset, reference, digits)
-            text += _difference_section(validation_view(runs), dataset, reference, digits, VALIDATION_DIFFERENCES)
+        records = []
+        here = [run for run in runs if run["dataset"] == dataset]
+        for ref in references_of(reference):
+            # per dataset: each difference's bootstrap is computed once
+            test_rows = paired_differences(here, ref)
+            validation_rows = paired_differences(validation_view(here), ref)
+            text += _difference_section(test_rows, ref, digits)
+            text += _difference_section(validation_rows, ref, digits, VALIDATION_DIFFERENCES)
+            records += (_difference_records(test_rows, ref, "test")
+                        + _difference_records(validation_rows, ref, "validation"))
+        if records:
+            pd.DataFrame(records).to_csv(out_dir / f"{dataset}_differences.csv", index=False, float_format="%.6f")
         text += (choices or {}).get(dataset, [])
         (out_dir / f"{dataset}.md").write_text("\n".join(text))
         (out_dir / f"{dataset}.html").write_text(_html_page(f"{dataset}: retrieval MAP", "\n".join(text)))
@@ -346,11 +377,55 @@ def figures(runs: list[dict]):
             yield f"{dataset}_b{bits}_{kind}.png", fig
 
 
-def write_plots(runs: list[dict], out_dir: Path) -> None:
-    """Per dataset and code length: precision-recall and precision@top-K, both directions."""
+def followers(selection: dict) -> set[str]:
+    """The methods shown at another method's choice (search.follow): the ablations."""
+    return {method for methods in selection.values() for method, per_bits in methods.items()
+            if any("follows" in choice for choice in per_bits.values())}
+
+
+def map_by_length(runs: list[dict]) -> dict[str, dict[str, dict[str, list[tuple[int, float, float]]]]]:
+    """dataset -> direction -> method -> [(bits, mean, std of MAP@all over seeds)], bits ascending:
+    the field's summary figure's points."""
+    points: dict = {}
+    for (dataset, method, bits), group in sorted(_groups(runs).items(), key=lambda item: item[0][2]):
+        stats = summarise(group)
+        for direction in DIRECTIONS:
+            mean, std = stats[_metric_name(direction, "map@all")]
+            points.setdefault(dataset, {}).setdefault(direction, {}).setdefault(method, []).append((bits, mean, std))
+    return points
+
+
+def length_figures(runs: list[dict], dashed: set[str] = frozenset()):
+    """(file name, figure) per dataset: MAP@all against code length, one panel per direction,
+    one line per method (mean over seeds, bars = std), the methods in ``dashed`` dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import ScalarFormatter
+
+    for dataset, directions in map_by_length(runs).items():
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
+        for ax, (direction, label) in zip(axes, DIRECTIONS.items()):
+            for method, points in directions[direction].items():
+                bits, mean, std = zip(*points)
+                ax.errorbar(bits, mean, yerr=std, marker="o", capsize=3, label=method,
+                            linestyle="--" if method in dashed else "-")
+                ax.set_xticks(bits)
+            ax.set_xscale("log", base=2)
+            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.set(xlabel="code length (bits)", ylabel="MAP@all", title=f"{dataset}, {label}")
+            ax.grid(alpha=0.3)
+        axes[1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small")
+        yield f"{dataset}_map_by_bits.png", fig
+
+
+def write_plots(runs: list[dict], out_dir: Path, dashed: set[str] = frozenset()) -> None:
+    """Per dataset: MAP@all against code length (``dashed``: the ablations); per dataset and code
+    length: precision-recall and precision@top-K, both directions."""
     import matplotlib.pyplot as plt
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, fig in figures(runs):
+    for name, fig in [*length_figures(runs, dashed), *figures(runs)]:
         fig.savefig(out_dir / name, dpi=100)
         plt.close(fig)

@@ -13,6 +13,9 @@ from sgrn.report import (
     aggregate,
     describe_choices,
     figures,
+    followers,
+    length_figures,
+    map_by_length,
     paired_differences,
     selected_runs,
     summary,
@@ -69,7 +72,8 @@ def test_tables_and_plots(runs, tmp_path):
     html = (tmp_path / "tables/demo.html").read_text()
     assert "<table>" in html and "<td>0.600 ± 0.100</td>" in html
     write_plots(runs, tmp_path / "plots")
-    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["demo_b16_pr.png", "demo_b16_topk.png"]
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "demo_b16_pr.png", "demo_b16_topk.png", "demo_map_by_bits.png"]
 
 
 def test_precision_at_k_is_plotted_in_numeric_order_of_k(tmp_path):
@@ -87,6 +91,33 @@ def test_precision_at_k_is_plotted_in_numeric_order_of_k(tmp_path):
         (line,) = ax.get_lines()
         assert list(line.get_xdata()) == [1, 100, 200, 500, 1000]
         assert list(line.get_ydata()) == pytest.approx([0.95, 0.75, 0.65, 0.55, 0.45])
+
+
+def test_summary_figure_is_map_all_against_code_length_with_the_ablations_dashed(tmp_path):
+    """One line per method through its code lengths in ascending order (mean over seeds);
+    a method that follows another's choice (an ablation) is dashed."""
+    params = {"datasets": ["demo"], "methods": ["sgrn", "sgrn-no-lrgr"], "configs": [0],
+              "bits": [64, 16], "seeds": [0, 1]}
+    for method, base in (("sgrn", 0.5), ("sgrn-no-lrgr", 0.3)):
+        for bits in (16, 64):
+            for seed in (0, 1):
+                path = evaluation_path(tmp_path, "demo", method, 0, bits, seed)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                v = base + bits / 1000 + seed / 10
+                path.write_text(json.dumps(fake_run(seed, v, v + 0.01)))
+    runs = load_runs(tmp_path, params)
+    points = map_by_length(runs)["demo"]
+    assert [(b, round(m, 3)) for b, m, _ in points["t2i"]["sgrn"]] == [(16, 0.576), (64, 0.624)]
+    assert points["i2t"]["sgrn-no-lrgr"][1][2] == pytest.approx(0.05)
+    selection = {"demo": {"sgrn": {"b16": {"config": 0}},
+                          "sgrn-no-lrgr": {"b16": {"config": 0, "follows": "sgrn"}}}}
+    assert followers(selection) == {"sgrn-no-lrgr"}
+    ((name, fig),) = length_figures(runs, followers(selection))
+    assert name == "demo_map_by_bits.png"
+    for ax in fig.axes:
+        lines = {bars.get_label(): bars.lines[0] for bars in ax.containers}  # errorbar: data line first
+        assert {label: line.get_linestyle() for label, line in lines.items()} == {"sgrn": "-", "sgrn-no-lrgr": "--"}
+        assert list(lines["sgrn"].get_xdata()) == [16, 64]
 
 
 def test_missing_evaluation_is_named(tmp_path):
@@ -112,6 +143,25 @@ def test_paired_differences_to_a_reference(tmp_path):
     md = (tmp_path / "tables/demo.md").read_text()
     assert "## Difference to djsrh, paired by seed" in md
     assert "| sgrn | 16 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | 2 | n/a | n/a |" in md
+
+
+def test_differences_to_several_references_in_markdown_and_csv(tmp_path):
+    """report.reference may list methods: a section to each, and every difference in
+    {dataset}_differences.csv with its reference, queries, seeds and (MAP@all) interval."""
+    import pandas as pd
+
+    runs = _runs_with_query_aps(tmp_path / "runs", {
+        ("djsrh", 0): [0.5, 0.25, 0.75], ("sgrn", 0): [0.625, 0.375, 0.875]})
+    write_tables(runs, tmp_path / "tables", reference=["djsrh", "sgrn"])
+    md = (tmp_path / "tables/demo.md").read_text()
+    assert "## Difference to djsrh, paired by seed" in md and "## Difference to sgrn, paired by seed" in md
+    assert "| djsrh | 16 | -0.125 | -0.125 | -0.125 | -0.125 | 1 | [-0.125, -0.125] * | [-0.125, -0.125] * |" in md
+    table = pd.read_csv(tmp_path / "tables/demo_differences.csv")
+    row = table[(table.reference == "djsrh") & (table.metric == "t2i_map_all")].iloc[0]
+    assert (row.method, row.bits, row.queries, row.seeds) == ("sgrn", 16, "test", 1)
+    assert (row["mean"], row.low, row.high) == pytest.approx((0.125, 0.125, 0.125))
+    assert table[table.metric == "i2t_map50"].low.isna().all()
+    assert set(table.reference) == {"djsrh", "sgrn"}
 
 
 def _runs_with_query_aps(tmp_path, aps):
