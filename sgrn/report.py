@@ -286,13 +286,13 @@ def write_tables(runs: list[dict], out_dir: Path, digits: int = 3, reference: st
                 continue
             stats = summarise(group)
             keys = keys or list(stats)
+            epochs = ",".join(str(run.get("best_epoch", "?")) for run in group)
             for name, (mean, std) in stats.items():
                 rows.append({"dataset": d, "method": method, "config": group[0].get("config", 0),
                              "bits": bits, "metric": name,
-                             "mean": mean, "std": std, "seeds": len(group)})
+                             "mean": mean, "std": std, "seeds": len(group), "best_epochs": epochs})
             cells = [f"{mean:.{digits}f} ± {std:.{digits}f}" if len(group) > 1 else f"{mean:.{digits}f}"
                      for mean, std in stats.values()]
-            epochs = ",".join(str(run.get("best_epoch", "?")) for run in group)
             config = f"c{group[0].get('config', 0)}"
             md.append(f"| {method} | {bits} | {config} | " + " | ".join(cells) + f" | {len(group)} | {epochs} |")
         prior = next(run["label_prior_map_all"] for run in runs if run["dataset"] == dataset)
