@@ -404,13 +404,16 @@ def length_figures(runs: list[dict], dashed: set[str] = frozenset()):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import ScalarFormatter
 
+    colours = plt.get_cmap("tab20").colors  # one colour per method for up to 20 methods
     for dataset, directions in map_by_length(runs).items():
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
         for ax, (direction, label) in zip(axes, DIRECTIONS.items()):
-            for method, points in directions[direction].items():
+            for i, (method, points) in enumerate(directions[direction].items()):
                 bits, mean, std = zip(*points)
-                ax.errorbar(bits, mean, yerr=std, marker="o", capsize=3, label=method,
-                            linestyle="--" if method in dashed else "-")
+                ablation = method in dashed
+                ax.errorbar(bits, mean, yerr=std, capsize=3, label=method, color=colours[i % len(colours)],
+                            marker="s" if ablation else "o", markerfacecolor="none" if ablation else None,
+                            linestyle="--" if ablation else "-")
                 ax.set_xticks(bits)
             ax.set_xscale("log", base=2)
             ax.xaxis.set_major_formatter(ScalarFormatter())
