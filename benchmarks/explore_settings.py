@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Settings explored before the workflow's model selection (docs/results.md, "Exploration").
+"""Settings explored before the workflow's model selection (docs/results-superseded.md, "Exploration").
 
 Not a speed benchmark: it trains several settings of methods in one process on an existing
 features.h5 (from `snakemake results/<dataset>/features.h5`) and prints, per setting, code

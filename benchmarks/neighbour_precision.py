@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""How often LRGR's neighbourhoods join items that share a label (docs/results.md, "mutual
+"""How often LRGR's neighbourhoods join items that share a label (docs/results-superseded.md, "mutual
 neighbourhoods").
 
 Not a speed benchmark: on random training batches of a features.h5 it measures, per

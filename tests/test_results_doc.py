@@ -1,0 +1,163 @@
+"""docs/results.md quotes the report: every number of its marked tables is read back from the
+report's CSVs, kept beside it in docs/results/ (copied from results/tables/ of the run that
+made them).
+
+A table is marked by the line before it, ``<!-- from FILE.csv [reference=M] [queries=Q] -->``.
+Its columns are named as the report names them (``method``, ``bits``, ``I->T MAP@all``, ...,
+``seeds``, ``best epochs``, ``I->T MAP@all, 95% over queries``); a ``reference`` column may
+take the place of the marker's. Rows may be a subset of the report's, in any order.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "results.md"
+CSV_DIR = ROOT / "docs" / "results"
+MARKER = re.compile(r"^<!-- from (?P<file>[\w.-]+\.csv)(?P<options>(?: \w+=[\w.-]+)*) -->$")
+DIRECTION = {"I->T": "i2t", "T->I": "t2i"}
+
+
+def marked_tables(text: str) -> list[tuple[dict, list[str], list[list[str]]]]:
+    """(marker options with 'file', header cells, row cells) of every marked table."""
+    lines = text.splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        match = MARKER.match(line.strip())
+        if not match:
+            continue
+        options = dict(item.split("=", 1) for item in match["options"].split())
+        options["file"] = match["file"]
+        j = i + 1
+        while j < len(lines) and not lines[j].strip():
+            j += 1
+        table = []
+        while j < len(lines) and lines[j].startswith("|"):
+            table.append([cell.strip() for cell in lines[j].strip().strip("|").split("|")])
+            j += 1
+        if len(table) < 3:
+            raise AssertionError(f"{DOC.name}: the marker on line {i + 1} is not followed by a table")
+        found.append((options, table[0], table[2:]))
+    return found
+
+
+def metric_of(column: str) -> str | None:
+    """'I->T MAP@all' -> 'i2t_map_all', 'T->I MAP@50' -> 't2i_map50'; None for other columns."""
+    match = re.fullmatch(r"(I->T|T->I) MAP@(\w+)", column)
+    if not match:
+        return None
+    cut = match[2]
+    return f"{DIRECTION[match[1]]}_map_all" if cut == "all" else f"{DIRECTION[match[1]]}_map{cut}"
+
+
+def interval_of(column: str) -> str | None:
+    """'I->T MAP@all, 95% over queries' -> 'i2t'."""
+    match = re.fullmatch(r"(I->T|T->I) MAP@all, 95% over [\w ]+", column)
+    return DIRECTION[match[1]] if match else None
+
+
+def _number(text: str) -> str:
+    return text.replace("−", "-")
+
+
+def _formatted(value: float, signed: bool) -> str:
+    return f"{value:+.3f}" if signed else f"{value:.3f}"
+
+
+def _rounds_to(cell: str, value: float) -> bool:
+    """``cell`` (3 decimals) is ``value`` (the CSV's 6 decimals) rounded: within half a unit of
+    the last digit and the CSV's own rounding, so a changed digit never passes."""
+    return abs(float(_number(cell)) - value) <= 0.0005 + 2e-6
+
+
+def check_row(options: dict, header: list[str], cells: list[str], frame: pd.DataFrame) -> list[str]:
+    """What in one row differs from the CSV (empty when everything matches)."""
+    row = dict(zip(header, cells))
+    where = f"{options['file']}: row {cells[:2]}"
+    pick = (frame.method == row["method"]) & (frame.bits == int(row["bits"]))
+    reference = row.get("reference", options.get("reference"))
+    if reference:
+        pick &= frame.reference == reference
+    if "queries" in options:
+        pick &= frame.queries == options["queries"]
+    found = frame[pick]
+    if found.empty:
+        return [f"{where}: not in the CSV"]
+    signed = "reference" in frame.columns
+    problems = []
+    for column, cell in row.items():
+        metric, direction = metric_of(column), interval_of(column)
+        if metric:
+            record = found[found.metric == metric]
+            if record.empty:
+                problems.append(f"{where}: no {metric} in the CSV")
+                continue
+            record = record.iloc[0]
+            mean, _, std = _number(cell).partition(" ± ")
+            expected = _formatted(record["mean"], signed)
+            sign_ok = not signed or mean[0] in "+-"
+            if not (sign_ok and _rounds_to(mean, record["mean"]) and (not std or _rounds_to(std, record["std"]))):
+                problems.append(f"{where}, {column}: {cell!r}, the CSV has {expected} ± {record['std']:.3f}")
+        elif direction:
+            record = found[found.metric == f"{direction}_map_all"].iloc[0]
+            expected = f"[{record.low:+.3f}, {record.high:+.3f}]"
+            expected += "" if record.low <= 0 <= record.high else " *"
+            match = re.fullmatch(r"\[([+-]\d\.\d{3}), ([+-]\d\.\d{3})\]( \*)?", _number(cell))
+            if not (match and _rounds_to(match[1], record.low) and _rounds_to(match[2], record.high)
+                    and bool(match[3]) == expected.endswith("*")):
+                problems.append(f"{where}, {column}: {cell!r}, the CSV has {expected!r}")
+        elif column == "seeds" and int(cell) != int(found.iloc[0].seeds):
+            problems.append(f"{where}: {cell} seeds, the CSV has {found.iloc[0].seeds}")
+        elif column == "best epochs" and cell != str(found.iloc[0].get("best_epochs")):
+            problems.append(f"{where}: best epochs {cell}, the CSV has {found.iloc[0].get('best_epochs')}")
+    return problems
+
+
+def mismatches(text: str, csv_dir: Path) -> tuple[int, list[str]]:
+    """(number of rows checked, what differs) for every marked table of ``text``."""
+    checked, problems = 0, []
+    for options, header, rows in marked_tables(text):
+        path = csv_dir / options["file"]
+        if not path.exists():
+            problems.append(f"{options['file']}: no such file in {csv_dir}")
+            continue
+        frame = pd.read_csv(path, dtype={"best_epochs": str})
+        for cells in rows:
+            problems += check_row(options, header, cells, frame)
+            checked += 1
+    return checked, problems
+
+
+def test_every_number_of_the_marked_tables_is_the_reports():
+    checked, problems = mismatches(DOC.read_text(), CSV_DIR)
+    assert checked >= 20, f"only {checked} rows of results.md are marked and checked"
+    assert problems == []
+
+
+def test_every_report_table_in_results_md_is_marked():
+    """A table with MAP columns that no marker covers would escape the check."""
+    text = DOC.read_text().splitlines()
+    marked = 0
+    for i, line in enumerate(text):
+        if line.startswith("| method |") and "MAP@all" in line:
+            previous = next(t for t in reversed(text[:i]) if t.strip())
+            assert MARKER.match(previous.strip()), f"results.md line {i + 1}: a MAP table without a marker"
+            marked += 1
+    assert marked >= 4
+
+
+@pytest.mark.parametrize("edit", ["mean", "interval"])
+def test_a_changed_number_is_caught(edit):
+    """The check itself: one digit changed in a quoted table is reported."""
+    text = DOC.read_text()
+    pattern = r"(\| )(\d\.\d{3})( ± )" if edit == "mean" else r"(\[)([+-]\d\.\d{3})(, )"
+    match = re.search(pattern, text)
+    assert match, f"results.md has no {edit} cell to change"
+    old = match[2]
+    new = old[:-1] + ("1" if old[-1] != "1" else "2")
+    changed = text[:match.start(2)] + new + text[match.end(2):]
+    assert mismatches(changed, CSV_DIR)[1], f"changing {old} to {new} was not caught"
