@@ -110,6 +110,8 @@ def check_row(options: dict, header: list[str], cells: list[str], frame: pd.Data
             if not (match and _rounds_to(match[1], record.low) and _rounds_to(match[2], record.high)
                     and bool(match[3]) == expected.endswith("*")):
                 problems.append(f"{where}, {column}: {cell!r}, the CSV has {expected!r}")
+        elif column == "config" and cell != f"c{found.iloc[0].config}":
+            problems.append(f"{where}: config {cell}, the CSV has c{found.iloc[0].config}")
         elif column == "seeds" and int(cell) != int(found.iloc[0].seeds):
             problems.append(f"{where}: {cell} seeds, the CSV has {found.iloc[0].seeds}")
         elif column == "best epochs" and cell != str(found.iloc[0].get("best_epochs")):
@@ -150,11 +152,12 @@ def test_every_report_table_in_results_md_is_marked():
     assert marked >= 4
 
 
-@pytest.mark.parametrize("edit", ["mean", "interval"])
+@pytest.mark.parametrize("edit", ["mean", "interval", "config"])
 def test_a_changed_number_is_caught(edit):
     """The check itself: one digit changed in a quoted table is reported."""
     text = DOC.read_text()
-    pattern = r"(\| )(\d\.\d{3})( ± )" if edit == "mean" else r"(\[)([+-]\d\.\d{3})(, )"
+    pattern = {"mean": r"(\| )(\d\.\d{3})( ± )", "interval": r"(\[)([+-]\d\.\d{3})(, )",
+               "config": r"(\| \d+ \| c)(\d+)( \|)"}[edit]
     match = re.search(pattern, text)
     assert match, f"results.md has no {edit} cell to change"
     old = match[2]
