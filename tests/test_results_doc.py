@@ -2,13 +2,16 @@
 report's CSVs, kept beside it in docs/results/ (copied from results/tables/ of the run that
 made them).
 
-A table is marked by the line before it, ``<!-- from FILE.csv [reference=M] [queries=Q] -->``.
+A table is marked by the line before it, ``<!-- from FILE.csv [reference=M] [queries=Q] -->``;
+the table of candidates chosen on validation by ``<!-- from selection.json dataset=D -->`` (the
+select step's file, kept beside the CSVs).
 Its columns are named as the report names them (``method``, ``bits``, ``I->T MAP@all``, ...,
 ``seeds``, ``best epochs``, ``I->T MAP@all, 95% over queries``); a ``reference`` column may
 take the place of the marker's. Rows may be a subset of the report's, in any order.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -18,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "results.md"
 CSV_DIR = ROOT / "docs" / "results"
-MARKER = re.compile(r"^<!-- from (?P<file>[\w.-]+\.csv)(?P<options>(?: \w+=[\w.-]+)*) -->$")
+MARKER = re.compile(r"^<!-- from (?P<file>[\w.-]+\.(?:csv|json))(?P<options>(?: \w+=[\w.-]+)*) -->$")
 DIRECTION = {"I->T": "i2t", "T->I": "t2i"}
 
 
@@ -119,6 +122,26 @@ def check_row(options: dict, header: list[str], cells: list[str], frame: pd.Data
     return problems
 
 
+def check_choice(options: dict, header: list[str], cells: list[str], selection: dict) -> list[str]:
+    """What in one row of a table of chosen candidates (the report's "Configurations chosen on
+    validation") differs from the select step's selection.json."""
+    row = dict(zip(header, cells))
+    where = f"{options['file']}: {options.get('dataset')} row {cells[:2]}"
+    try:
+        choice = selection[options["dataset"]][row["method"]][f"b{row['bits']}"]
+    except KeyError:
+        return [f"{where}: not in the selection"]
+    problems = []
+    chosen = re.match(r"c(\d+)", row["chosen"])
+    if not chosen or int(chosen[1]) != choice["config"]:
+        problems.append(f"{where}: chosen {row['chosen']!r}, the selection has c{choice['config']}")
+    scores = [float(_number(v)) for v in row[header[-1]].split(",")]
+    expected = list(choice["candidates"].values())
+    if len(scores) != len(expected) or not all(map(_rounds_to, map(str, scores), expected)):
+        problems.append(f"{where}: candidates' validation MAP {scores}, the selection has {expected}")
+    return problems
+
+
 def mismatches(text: str, csv_dir: Path) -> tuple[int, list[str]]:
     """(number of rows checked, what differs) for every marked table of ``text``."""
     checked, problems = 0, []
@@ -126,6 +149,12 @@ def mismatches(text: str, csv_dir: Path) -> tuple[int, list[str]]:
         path = csv_dir / options["file"]
         if not path.exists():
             problems.append(f"{options['file']}: no such file in {csv_dir}")
+            continue
+        if path.suffix == ".json":
+            selection = json.loads(path.read_text())
+            for cells in rows:
+                problems += check_choice(options, header, cells, selection)
+                checked += 1
             continue
         frame = pd.read_csv(path, dtype={"best_epochs": str})
         for cells in rows:
@@ -145,7 +174,7 @@ def test_every_report_table_in_results_md_is_marked():
     text = DOC.read_text().splitlines()
     marked = 0
     for i, line in enumerate(text):
-        if line.startswith("| method |") and "MAP@all" in line:
+        if line.startswith("| method |") and "MAP@" in line:
             previous = next(t for t in reversed(text[:i]) if t.strip())
             assert MARKER.match(previous.strip()), f"results.md line {i + 1}: a MAP table without a marker"
             marked += 1
