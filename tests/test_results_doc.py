@@ -1,6 +1,7 @@
-"""docs/results.md quotes the report: every number of its marked tables is read back from the
-report's CSVs, kept beside it in docs/results/ (copied from results/tables/ of the run that
-made them).
+"""docs/results.md (and results-one-candidate.md, the run before the search) quote the report:
+every number of their marked tables is read back from the report's CSVs, kept beside them in
+docs/results/ (and docs/results/one-candidate/), copied from results/tables/ of the run that
+made them.
 
 A table is marked by the line before it, ``<!-- from FILE.csv [reference=M] [queries=Q] -->``;
 the table of candidates chosen on validation by ``<!-- from selection.json dataset=D -->`` (the
@@ -19,8 +20,10 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "results.md"
-CSV_DIR = ROOT / "docs" / "results"
+DOCS = {  # document -> the folder of the report files it quotes
+    "results.md": ROOT / "docs" / "results",
+    "results-one-candidate.md": ROOT / "docs" / "results" / "one-candidate",
+}
 MARKER = re.compile(r"^<!-- from (?P<file>[\w.-]+\.(?:csv|json))(?P<options>(?: \w+=[\w.-]+)*) -->$")
 DIRECTION = {"I->T": "i2t", "T->I": "t2i"}
 
@@ -43,7 +46,7 @@ def marked_tables(text: str) -> list[tuple[dict, list[str], list[list[str]]]]:
             table.append([cell.strip() for cell in lines[j].strip().strip("|").split("|")])
             j += 1
         if len(table) < 3:
-            raise AssertionError(f"{DOC.name}: the marker on line {i + 1} is not followed by a table")
+            raise AssertionError(f"the marker on line {i + 1} is not followed by a table")
         found.append((options, table[0], table[2:]))
     return found
 
@@ -163,20 +166,22 @@ def mismatches(text: str, csv_dir: Path) -> tuple[int, list[str]]:
     return checked, problems
 
 
-def test_every_number_of_the_marked_tables_is_the_reports():
-    checked, problems = mismatches(DOC.read_text(), CSV_DIR)
-    assert checked >= 20, f"only {checked} rows of results.md are marked and checked"
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_number_of_the_marked_tables_is_the_reports(doc):
+    checked, problems = mismatches((ROOT / "docs" / doc).read_text(), DOCS[doc])
+    assert checked >= 20, f"only {checked} rows of {doc} are marked and checked"
     assert problems == []
 
 
-def test_every_report_table_in_results_md_is_marked():
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_report_table_is_marked(doc):
     """A table with MAP columns that no marker covers would escape the check."""
-    text = DOC.read_text().splitlines()
+    text = (ROOT / "docs" / doc).read_text().splitlines()
     marked = 0
     for i, line in enumerate(text):
         if line.startswith("| method |") and "MAP@" in line:
             previous = next(t for t in reversed(text[:i]) if t.strip())
-            assert MARKER.match(previous.strip()), f"results.md line {i + 1}: a MAP table without a marker"
+            assert MARKER.match(previous.strip()), f"{doc} line {i + 1}: a MAP table without a marker"
             marked += 1
     assert marked >= 4
 
@@ -184,7 +189,7 @@ def test_every_report_table_in_results_md_is_marked():
 @pytest.mark.parametrize("edit", ["mean", "interval", "config"])
 def test_a_changed_number_is_caught(edit):
     """The check itself: one digit changed in a quoted table is reported."""
-    text = DOC.read_text()
+    text = (ROOT / "docs" / "results.md").read_text()
     pattern = {"mean": r"(\| )(\d\.\d{3})( ± )", "interval": r"(\[)([+-]\d\.\d{3})(, )",
                "config": r"(\| \d+ \| c)(\d+)( \|)"}[edit]
     match = re.search(pattern, text)
@@ -192,4 +197,4 @@ def test_a_changed_number_is_caught(edit):
     old = match[2]
     new = old[:-1] + ("1" if old[-1] != "1" else "2")
     changed = text[:match.start(2)] + new + text[match.end(2):]
-    assert mismatches(changed, CSV_DIR)[1], f"changing {old} to {new} was not caught"
+    assert mismatches(changed, DOCS["results.md"])[1], f"changing {old} to {new} was not caught"
