@@ -138,9 +138,9 @@ def check_choice(options: dict, header: list[str], cells: list[str], selection: 
     chosen = re.match(r"c(\d+)", row["chosen"])
     if not chosen or int(chosen[1]) != choice["config"]:
         problems.append(f"{where}: chosen {row['chosen']!r}, the selection has c{choice['config']}")
-    scores = [float(_number(v)) for v in row[header[-1]].split(",")]
+    scores = [v.strip() for v in row[header[-1]].split(",")]
     expected = list(choice["candidates"].values())
-    if len(scores) != len(expected) or not all(map(_rounds_to, map(str, scores), expected)):
+    if len(scores) != len(expected) or not all(map(_rounds_to, scores, expected)):
         problems.append(f"{where}: candidates' validation MAP {scores}, the selection has {expected}")
     return problems
 
