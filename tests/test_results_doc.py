@@ -5,7 +5,8 @@ made them.
 
 A table is marked by the line before it, ``<!-- from FILE.csv [reference=M] [queries=Q] -->``;
 the table of candidates chosen on validation by ``<!-- from selection.json dataset=D -->`` (the
-select step's file, kept beside the CSVs).
+select step's file, kept beside the CSVs). FILE may sit in one subfolder (``b16/FILE.csv``),
+for the report of a run made with other lists than the document's main run.
 Its columns are named as the report names them (``method``, ``bits``, ``I->T MAP@all``, ...,
 ``seeds``, ``best epochs``, ``I->T MAP@all, 95% over queries``); a ``reference`` column may
 take the place of the marker's. Rows may be a subset of the report's, in any order.
@@ -24,7 +25,7 @@ DOCS = {  # document -> the folder of the report files it quotes
     "results.md": ROOT / "docs" / "results",
     "results-one-candidate.md": ROOT / "docs" / "results" / "one-candidate",
 }
-MARKER = re.compile(r"^<!-- from (?P<file>[\w.-]+\.(?:csv|json))(?P<options>(?: \w+=[\w.-]+)*) -->$")
+MARKER = re.compile(r"^<!-- from (?P<file>(?:[\w-]+/)?[\w.-]+\.(?:csv|json))(?P<options>(?: \w+=[\w.-]+)*) -->$")
 DIRECTION = {"I->T": "i2t", "T->I": "t2i"}
 
 
