@@ -5,7 +5,7 @@ made them.
 
 A table is marked by the line before it, ``<!-- from FILE.csv [reference=M] [queries=Q] -->``;
 the table of candidates chosen on validation by ``<!-- from selection.json dataset=D -->`` (the
-select step's file, kept beside the CSVs). FILE may sit in one subfolder (``b16/FILE.csv``),
+select step's file, kept beside the CSVs). FILE may sit in one subfolder (``lengths/FILE.csv``),
 for the report of a run made with other lists than the document's main run.
 Its columns are named as the report names them (``method``, ``bits``, ``I->T MAP@all``, ...,
 ``seeds``, ``best epochs``, ``I->T MAP@all, 95% over queries``); a ``reference`` column may
