@@ -43,11 +43,11 @@ rulegraph: $(STAMP)
 	snakemake --rulegraph --quiet all | dot -Tsvg > docs/rulegraph.svg.tmp
 	mv docs/rulegraph.svg.tmp docs/rulegraph.svg
 
-## make dvc.yaml: generate dvc.yaml from the pipeline's declaration (sgrn/pipeline.py) and
+## make dvc.yaml: generate dvc.yaml from the pipeline's declaration (sgrn/workflow/pipeline.py) and
 ## params.yaml; needed after editing `methods` or a method's family (tests/test_pipeline.py
 ## fails while the committed file differs). A params.yaml that does not validate writes nothing.
 dvc.yaml: $(STAMP)
-	$(PY) -m sgrn.dvcgen
+	$(PY) -m sgrn.workflow.dvcgen
 
 ## make record: adopt outputs that Snakemake made into DVC (dvc.lock, cache) without
 ## recomputing them; afterwards `dvc status` is clean and `snakemake -n` has nothing to do.

@@ -19,9 +19,10 @@ from synthetic import synthetic_features
 
 
 def epoch_times(feats, save_every: int | None, epochs: int, threads: int) -> list[float]:
-    from sgrn.checkpoint import save_train_state
-    from sgrn.params import load_params, method_config
-    from sgrn.train import TrainConfig, train
+    from sgrn.settings.hyperparams import method_config
+    from sgrn.settings.params import load_params
+    from sgrn.training.checkpoint import save_train_state
+    from sgrn.training.train import TrainConfig, train
 
     params = load_params()
     family, hyper = method_config(params, "sgrn", "synthetic")

@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 from _workflow import copy_project, fmt, job_times, run_snakemake, scratch_dir, step_rows
 
-from sgrn.pipeline import PATHS
+from sgrn.workflow.pipeline import PATHS
 
 REFERENCE_THREADS = 2
 

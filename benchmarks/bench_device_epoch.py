@@ -17,7 +17,7 @@ import torch
 
 def epoch_seconds(feats, device: str, epochs: int, threads: int) -> tuple[float, float]:
     from sgrn.hparams import resolve_method_params
-    from sgrn.train import TrainConfig, train
+    from sgrn.training.train import TrainConfig, train
 
     cfg = TrainConfig(epochs=epochs, device=device, num_threads=threads, validate_every=epochs)
     hyper = resolve_method_params("sgrn", {}, batch_size=cfg.batch_size)
@@ -27,7 +27,7 @@ def epoch_seconds(feats, device: str, epochs: int, threads: int) -> tuple[float,
 
 
 def main() -> None:
-    from sgrn.featurefile import load_features
+    from sgrn.files.featurefile import load_features
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--features", default="results/demo/features.h5")

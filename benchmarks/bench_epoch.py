@@ -1,12 +1,12 @@
 #!/usr/bin/env python
-"""One SGRN training epoch: sgrn.train.train vs a plain PyTorch loop of the same model and loss.
+"""One SGRN training epoch: sgrn.training.train.train vs a plain PyTorch loop of the same model and loss.
 
-Both train the same hash networks (sgrn.nets) with the same SGRN targets and loss
+Both train the same hash networks (sgrn.training.nets) with the same SGRN targets and loss
 (sgrn.methods, params.yaml's method_params.sgrn) on the same synthetic MIRFlickr-shaped
 features, batch 32, 64 bits, SGD with momentum and weight decay, on the CPU, each in its own
 process with the same torch thread count:
 
-- sgrn:  sgrn.train.train (fused SGD step, index slicing of on-device features)
+- sgrn:  sgrn.training.train.train (fused SGD step, index slicing of on-device features)
 - plain: the textbook loop: DataLoader(TensorDataset, shuffle=True, drop_last=True),
          torch.optim.SGD with its default step, loss.item() every step
 
@@ -30,7 +30,7 @@ SIZES = {"quick": 320, "full": 5000}
 
 def synthetic(n: int, seed: int = 0):
     """Non-negative 4096-d "fc7" rows, sparse 1,386-d tag bag of words, 24 labels."""
-    from sgrn.featurefile import Features
+    from sgrn.files.featurefile import Features
 
     rng = np.random.default_rng(seed)
     image = np.maximum(rng.normal(size=(n, 4096)), 0).astype(np.float32)
@@ -42,8 +42,9 @@ def synthetic(n: int, seed: int = 0):
 
 
 def settings(threads: int, epochs: int):
-    from sgrn.params import load_params, method_config
-    from sgrn.train import TrainConfig
+    from sgrn.settings.hyperparams import method_config
+    from sgrn.settings.params import load_params
+    from sgrn.training.train import TrainConfig
 
     params = load_params(str(ROOT / "params.yaml"))
     family, hyper = method_config(params, "sgrn", "synthetic")
@@ -55,7 +56,7 @@ def settings(threads: int, epochs: int):
 
 
 def epochs_sgrn(feats, threads: int, epochs: int) -> list[float]:
-    from sgrn.train import train
+    from sgrn.training.train import train
 
     family, hyper, cfg = settings(threads, epochs)
     times: list[float] = []
@@ -68,7 +69,7 @@ def epochs_plain(feats, threads: int, epochs: int) -> list[float]:
     from torch.utils.data import DataLoader, TensorDataset
 
     from sgrn.methods import build_method
-    from sgrn.nets import ImageHashNet, TextHashNet, alpha_at
+    from sgrn.training.nets import ImageHashNet, TextHashNet, alpha_at
 
     family, hyper, cfg = settings(threads, epochs)
     torch.set_num_threads(threads)
@@ -126,7 +127,7 @@ def main(argv=None) -> int:
         print(f"  {name:<6}{r['epoch_s']:9.3f} s per epoch   {n / r['epoch_s']:8.0f} pairs/s   "
               f"epochs {', '.join(f'{t:.3f}' for t in r['epochs'])}")
     ratio = rows["plain"]["epoch_s"] / rows["sgrn"]["epoch_s"]
-    print(f"  sgrn.train is {ratio:.2f}x the speed of the plain loop "
+    print(f"  sgrn.training.train is {ratio:.2f}x the speed of the plain loop "
           + ("(no slower)" if ratio >= 1 else "(SLOWER)"))
     return 0
 

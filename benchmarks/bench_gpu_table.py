@@ -144,7 +144,7 @@ def run_table(project: Path, cores: int, slots: int) -> tuple[float, dict, GpuSa
 # --------------------------------------------------------------------------- epoch workers
 def _features(args):
     if args.features:
-        from sgrn.featurefile import load_features
+        from sgrn.files.featurefile import load_features
 
         return load_features(args.features)
     from synthetic import synthetic_features
@@ -155,7 +155,7 @@ def _features(args):
 def worker_epoch(args) -> dict:
     """Epoch times of one method on one device (the first epoch, warm-up, left out)."""
     from sgrn.hparams import resolve_method_params
-    from sgrn.train import TrainConfig, train
+    from sgrn.training.train import TrainConfig, train
 
     feats = _features(args)
     cfg = TrainConfig(epochs=args.epochs, device=args.device, num_threads=args.threads,

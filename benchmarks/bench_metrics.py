@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""MAP@all (and MAP@50): sgrn.metrics vs a per-query argsort reference, each in its own process.
+"""MAP@all (and MAP@50): sgrn.retrieval.metrics vs a per-query argsort reference, each in its own process.
 
 The reference follows DJSRH's loop: per query, relevance by a label product, Hamming
 distances of +-1 codes by a float matmul, an argsort, cumulative sums (both cut-offs from
@@ -67,7 +67,7 @@ def worker(args) -> None:
                                          args.ref_repeat)
         out = {"map@all": m_all, "map@50": m_50}
     else:
-        from sgrn.metrics import DEFAULT_TOPK, evaluate_retrieval
+        from sgrn.retrieval.metrics import DEFAULT_TOPK, evaluate_retrieval
 
         ties = "expected" if args.worker == "ours-expected" else "stable"
         topk = DEFAULT_TOPK if args.worker == "ours-full" else ()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Top-K Hamming search: sgrn.codes.hamming_topk vs faiss IndexBinaryFlat vs per-query argsort.
+"""Top-K Hamming search: sgrn.retrieval.codes.hamming_topk vs faiss IndexBinaryFlat vs per-query argsort.
 
 Each contender runs in its own process with the same thread count and searches the same
 random packed codes (seeded) for the k nearest database items of every query:
@@ -37,7 +37,7 @@ def make_codes(nq: int, ndb: int, bits: int, seed: int) -> tuple[np.ndarray, np.
 
 
 def search_ours(pq, pd, k, threads, repeat):
-    from sgrn.codes import hamming_topk, word_planes
+    from sgrn.retrieval.codes import hamming_topk, word_planes
 
     q, db = word_planes(pq), word_planes(pd)  # the index layout, built once like an index
     hamming_topk(q, db, k, threads=threads)   # compile / load the kernel

@@ -43,7 +43,7 @@ import yaml
 from _bench import cpu_line, run_worker, thread_env
 from bench_memory import BITS, DATASET, METHOD, REPO, SEED, commands, write_mat
 
-from sgrn.pipeline import run_folder
+from sgrn.workflow.pipeline import run_folder
 
 N_QUERY, N_TRAIN, D_TEXT, N_LABELS, K = 100, 2000, 1386, 24, 10
 RUN = str(run_folder(DATASET, METHOD, 0, BITS, SEED))
@@ -86,9 +86,9 @@ def timed(fn, repeat: int) -> tuple[object, list[float]]:
 def worker_page(args) -> dict:
     from starlette.testclient import TestClient
 
-    from sgrn.search import make_query, search
-    from sgrn.web.app import create_app
-    from sgrn.web.runs import RunKey
+    from sgrn.query.app import create_app
+    from sgrn.query.runs import RunKey
+    from sgrn.query.search import make_query, search
 
     form = {"dataset": DATASET, "method": METHOD, "bits": str(BITS), "seed": str(SEED), "k": str(K)}
     client = TestClient(create_app(args.root, threads=args.threads))

@@ -4,7 +4,7 @@
 Runs one short training per method on the same synthetic features (non-negative 4096-d
 "fc7" rows, sparse 1,386-d tag BOW, MIRFlickr-like sizes; or, with --shape demo, the demo's
 1,280-d EfficientNet-Lite0 rows and 99 tags, and its per_dataset values) through
-sgrn.train.train, and prints the epoch time and pairs/s of each, with the ratio to DJSRH
+sgrn.training.train.train, and prints the epoch time and pairs/s of each, with the ratio to DJSRH
 measured in the same run. Each method runs in its own process so thread pools and caches do
 not leak between them. Any name of method_params works, methods that own modules (dsah's
 decoders) included.
@@ -30,8 +30,9 @@ from synthetic import synthetic_features
 
 
 def one(method: str, n: int, epochs: int, threads: int, shape: str = "mirflickr") -> dict:
-    from sgrn.params import load_params, method_config
-    from sgrn.train import TrainConfig, train
+    from sgrn.settings.hyperparams import method_config
+    from sgrn.settings.params import load_params
+    from sgrn.training.train import TrainConfig, train
 
     params = load_params()
     name, _, overrides = method.partition(":")

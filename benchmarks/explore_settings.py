@@ -24,8 +24,9 @@ import time
 
 import numpy as np
 
-from sgrn.params import load_params, method_config
-from sgrn.train import TrainConfig, train
+from sgrn.settings.hyperparams import method_config
+from sgrn.settings.params import load_params
+from sgrn.training.train import TrainConfig, train
 
 
 def load(args):
@@ -41,7 +42,7 @@ def load(args):
         split = random_split(n, n_query=n // 10, n_train=None, n_validation=n // 5, seed=0)
         return replace(synthetic_features(n), split={k: getattr(split, k) for k in
                                                      ("query", "train", "database", "validation")})
-    from sgrn.featurefile import load_features
+    from sgrn.files.featurefile import load_features
 
     feats = load_features(args.features)
     overlap = np.intersect1d(feats.split["validation"], feats.split["train"])

@@ -56,7 +56,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(1)
     if args.features:
-        from sgrn.featurefile import load_features
+        from sgrn.files.featurefile import load_features
 
         feats = load_features(args.features)
     else:

@@ -10,7 +10,7 @@ demo's EfficientNet-Lite0 pooled features and its 99 tags."""
 
 def synthetic_features(n: int, seed: int = 0, shape: str = "mirflickr"):
     """Non-negative image rows, a sparse tag BOW (sizes from `SHAPES`), 24 random labels."""
-    from sgrn.featurefile import Features
+    from sgrn.files.featurefile import Features
 
     d_img, d_txt, density = SHAPES[shape]
     rng = np.random.default_rng(seed)

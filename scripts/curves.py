@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Beside step 4, curves: one run's learning curves (the per-epoch files of dvclive) drawn as a PNG."""
-from sgrn.atomic import atomic_path
 from sgrn.cli import parser, run
-from sgrn.curves import learning_curves
+from sgrn.files.atomic import atomic_path
+from sgrn.workflow.curves import learning_curves
 
 
 def main(args, log):

@@ -13,10 +13,10 @@ step's output, so an interrupted or failed run loses nothing and the next one re
 """
 from pathlib import Path
 
-from sgrn.atomic import atomic_path
 from sgrn.cli import parser, run
 from sgrn.data.errors import DataError
-from sgrn.paramfile import load_params
+from sgrn.files.atomic import atomic_path
+from sgrn.settings.paramfile import load_params
 
 
 def fetch_all(cfg, dataset, names=()):

@@ -4,16 +4,16 @@
 import h5py
 import numpy as np
 
-from sgrn.atomic import atomic_path
-from sgrn.checkpoint import load_nets, read_checkpoint
 from sgrn.cli import parser, run, set_threads
-from sgrn.codes import BIT_ORDER
 from sgrn.data.errors import DataError
-from sgrn.device import pick_device
-from sgrn.encoding import packed_codes
-from sgrn.featurefile import open_features
-from sgrn.h5 import mark_complete, stamp
-from sgrn.paramfile import load_params
+from sgrn.files.atomic import atomic_path
+from sgrn.files.featurefile import open_features
+from sgrn.files.h5 import mark_complete, stamp
+from sgrn.retrieval.codes import BIT_ORDER
+from sgrn.settings.paramfile import load_params
+from sgrn.training.checkpoint import load_nets, read_checkpoint
+from sgrn.training.device import pick_device
+from sgrn.training.encoding import packed_codes
 
 
 def main(args, log):

@@ -5,12 +5,12 @@ import math
 
 import numpy as np
 
-from sgrn.atomic import write_json
 from sgrn.cli import parser, run
 from sgrn.data.errors import DataError
-from sgrn.h5 import open_complete
-from sgrn.metrics import evaluate_retrieval, label_prior_map, validation_map
-from sgrn.paramfile import load_params
+from sgrn.files.atomic import write_json
+from sgrn.files.h5 import open_complete
+from sgrn.retrieval.metrics import evaluate_retrieval, label_prior_map, validation_map
+from sgrn.settings.paramfile import load_params
 
 
 def without_nan(value):
@@ -24,7 +24,7 @@ def without_nan(value):
 
 def validation_retrieval(db: dict, validation_index: np.ndarray, chunk: int, source: str) -> dict:
     """MAP@all and per-query AP of the validation queries against the database minus them,
-    both directions: the trainer's validation (sgrn.metrics.validation_map, which sgrn.train.validate
+    both directions: the trainer's validation (sgrn.retrieval.metrics.validation_map, which sgrn.training.train.validate
     calls), from the saved codes.
 
     ``db``: the database's codes, labels and row indices (sorted, as encode writes them).

@@ -12,16 +12,16 @@ import h5py
 import numpy as np
 import torch
 
-from sgrn.atomic import atomic_path
 from sgrn.cli import parser, run, set_threads
 from sgrn.data.errors import DataError
 from sgrn.data.rawdir import open_raw
-from sgrn.device import pick_device
 from sgrn.features.backbones import get_backbone
 from sgrn.features.extract import copy_features, extract_to, feature_chunks, standardise_columns
 from sgrn.features.topics import reducer_name, topic_vectors
-from sgrn.h5 import mark_complete, open_complete, read_split, stamp, write_split
-from sgrn.paramfile import extract_config, load_params, params_hash
+from sgrn.files.atomic import atomic_path
+from sgrn.files.h5 import mark_complete, open_complete, read_split, stamp, write_split
+from sgrn.settings.paramfile import extract_config, load_params, params_hash
+from sgrn.training.device import pick_device
 
 
 def extract_key(params: dict, dataset: str, key: str) -> str:

@@ -8,11 +8,11 @@ for every step script, which Python runs with scripts/ first on its path.)
 """
 from pathlib import Path
 
-from sgrn.atomic import write_json
 from sgrn.cli import parser, run
-from sgrn.evaluations import load_runs
-from sgrn.paramfile import load_params
-from sgrn.selection import select
+from sgrn.files.atomic import write_json
+from sgrn.settings.paramfile import load_params
+from sgrn.workflow.evaluations import load_runs
+from sgrn.workflow.selection import select
 
 
 def main(args, log):

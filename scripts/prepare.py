@@ -11,14 +11,14 @@ import json
 import h5py
 import numpy as np
 
-from sgrn.atomic import atomic_path
 from sgrn.cli import parser, run
 from sgrn.data.bow import bag_of_words, build_vocab
 from sgrn.data.errors import DataError
 from sgrn.data.rawdir import open_raw
 from sgrn.data.splits import describe_split, split_from_params
-from sgrn.h5 import mark_complete, stamp, write_split
-from sgrn.paramfile import load_params, params_hash
+from sgrn.files.atomic import atomic_path
+from sgrn.files.h5 import mark_complete, stamp, write_split
+from sgrn.settings.paramfile import load_params, params_hash
 
 
 def drop_rows(keep, *arrays):

@@ -5,11 +5,12 @@ validation (selection.json)."""
 import json
 from pathlib import Path
 
-from sgrn.atomic import atomic_path, write_json
 from sgrn.cli import parser, run
-from sgrn.evaluations import load_runs
-from sgrn.params import load_params, method_config
-from sgrn.report import (
+from sgrn.files.atomic import atomic_path, write_json
+from sgrn.settings.hyperparams import run_hyperparams
+from sgrn.settings.params import load_params
+from sgrn.workflow.evaluations import load_runs
+from sgrn.workflow.report import (
     aggregate,
     describe_budget,
     describe_choices,
@@ -19,7 +20,6 @@ from sgrn.report import (
     write_plots,
     write_tables,
 )
-from sgrn.selection import candidate
 
 
 def changes(params: dict, selection: dict) -> dict:
@@ -27,10 +27,10 @@ def changes(params: dict, selection: dict) -> dict:
     out = {}
     for dataset, methods in selection.items():
         for method, per_bits in methods.items():
-            _, hyper = method_config(params, method, dataset)
+            _, written = run_hyperparams(params, method, dataset, 0)
             for key, choice in per_bits.items():
-                values = candidate(params, method, hyper, choice["config"])
-                out[(dataset, method, int(key[1:]))] = {k: v for k, v in values.items() if hyper.get(k) != v}
+                _, values = run_hyperparams(params, method, dataset, choice["config"])
+                out[(dataset, method, int(key[1:]))] = {k: v for k, v in values.items() if written.get(k) != v}
     return out
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from dvclive import Live
 
-from sgrn.checkpoint import load_train_state, save_checkpoint, save_train_state
 from sgrn.cli import parser, run
-from sgrn.device import pick_device, use_cuda_graphs
-from sgrn.featurefile import open_features
-from sgrn.params import load_params, method_config, params_hash
-from sgrn.selection import candidate
-from sgrn.train import TrainConfig, train
+from sgrn.files.featurefile import open_features
+from sgrn.settings.hyperparams import run_hyperparams
+from sgrn.settings.params import load_params, params_hash
+from sgrn.training.checkpoint import load_train_state, save_checkpoint, save_train_state
+from sgrn.training.device import pick_device, use_cuda_graphs
+from sgrn.training.train import TrainConfig, train
 
 
 def main(args, log):
@@ -21,8 +21,7 @@ def main(args, log):
     if args.method not in params["method_params"]:
         raise FileNotFoundError(f"{args.params}: method_params.{args.method} not found "
                                 f"(known: {sorted(params['method_params'])})")
-    family, hyper = method_config(params, args.method, args.dataset)
-    hyper = candidate(params, args.method, hyper, args.config)
+    family, hyper = run_hyperparams(params, args.method, args.dataset, args.config)
     cfg = TrainConfig(**params["train"])
     use_cuda_graphs(cfg.cuda_graphs, pick_device(cfg.device))  # refuse what this machine lacks, now
     # Undeclared on purpose: it survives a failed job (which loses its declared outputs).

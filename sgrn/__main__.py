@@ -13,7 +13,7 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from sgrn import search, serve
+    from sgrn.query import search, serve
 
     parser = argparse.ArgumentParser(prog="sgrn", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

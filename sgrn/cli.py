@@ -8,12 +8,12 @@ import sys
 from typing import Callable
 
 from sgrn.data.errors import DataError
-from sgrn.h5 import IncompleteFileError
-from sgrn.logs import setup_logging
-from sgrn.paramfile import ParamsError
+from sgrn.files.h5 import IncompleteFileError
+from sgrn.files.logs import setup_logging
+from sgrn.settings.paramfile import ParamsError
 
-# Bad input the user can fix: reported as one clear line, exit status 2 (sgrn.checkpoint's
-# CheckpointError is a DataError, sgrn.device's DeviceError a ParamsError).
+# Bad input the user can fix: reported as one clear line, exit status 2 (sgrn.training.checkpoint's
+# CheckpointError is a DataError, sgrn.training.device's DeviceError a ParamsError).
 USER_ERRORS: tuple[type[BaseException], ...] = (ParamsError, IncompleteFileError, FileNotFoundError,
                                                 DataError)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import h5py
 import pytest
 
-from sgrn.atomic import atomic_path, write_json
-from sgrn.h5 import IncompleteFileError, mark_complete, open_complete, stamp
+from sgrn.files.atomic import atomic_path, write_json
+from sgrn.files.h5 import IncompleteFileError, mark_complete, open_complete, stamp
 
 
 def test_failure_keeps_the_previous_result(tmp_path):

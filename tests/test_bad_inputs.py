@@ -118,7 +118,7 @@ CASES = [
      lambda c: evaluate(c, c.params(bits=[264])), ["bits.0: 264 is greater than the maximum of 256"]),
     ("params-k-not-below-batch", "k not smaller than the batch size",
      # method blocks are checked by the steps that read them (train, report) and by the
-     # workflow before any job; evaluate reads none (sgrn/paramfile.py)
+     # workflow before any job; evaluate reads none (sgrn/settings/paramfile.py)
      lambda c: train(c, params=c.params(method_params__sgrn__k=32)),
      ["method_params.sgrn: sgrn: k=32 must be smaller than the batch size 32"]),
     ("params-negative-lr", "a negative learning rate",

@@ -64,7 +64,7 @@ def test_explore_settings_refuses_validation_inside_training(tmp_path):
     import h5py
     import numpy as np
 
-    from sgrn.h5 import mark_complete, stamp, write_split
+    from sgrn.files.h5 import mark_complete, stamp, write_split
 
     rng, n = np.random.default_rng(0), 60
     with h5py.File(tmp_path / "features.h5", "w") as f:

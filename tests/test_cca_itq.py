@@ -9,11 +9,11 @@ import torch
 from sklearn.cross_decomposition import CCA
 from sklearn.decomposition import PCA
 
-from sgrn.checkpoint import load_nets
-from sgrn.featurefile import Features
+from sgrn.files.featurefile import Features
 from sgrn.methods import build_method
 from sgrn.methods.cca_itq import affine_map, canonical_directions, itq_rotation
-from sgrn.train import TrainConfig, train
+from sgrn.training.checkpoint import load_nets
+from sgrn.training.train import TrainConfig, train
 
 
 def paired(n=300, d_img=40, d_txt=30, latent=6, seed=0):

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from sgrn.codedeps import code_dependencies
+from sgrn.workflow.codedeps import code_dependencies
 
 
 def write(root, files: dict[str, str]) -> None:
@@ -72,10 +72,11 @@ def test_a_registry_of_its_own_submodules_leaves_them_to_whoever_names_one(tmp_p
 
 
 def test_training_code_holds_no_method_family_but_the_pipeline_adds_the_one_trained():
-    from sgrn.pipeline import code_inputs
+    from sgrn.workflow.pipeline import code_inputs
 
     families = {"sgrn", "djsrh", "jdsh", "dgcpn", "cca_itq"}
-    shared = {"sgrn/graphs.py", "sgrn/metrics.py", "sgrn/encoding.py", "sgrn/codes.py", "sgrn/featurefile.py",
+    shared = {"sgrn/graphs.py", "sgrn/retrieval/metrics.py", "sgrn/training/encoding.py", "sgrn/retrieval/codes.py",
+              "sgrn/files/featurefile.py",
               "sgrn/methods/__init__.py", "sgrn/hparams/__init__.py", "sgrn/methods/base.py"}
     deps = set(code_dependencies("scripts/train.py"))
     assert shared <= deps
@@ -88,10 +89,10 @@ def test_training_code_holds_no_method_family_but_the_pipeline_adds_the_one_trai
 
 def test_steps_that_do_not_train_hold_no_method_table():
     """A method table's edit must not rerun download, prepare, extract, encode, evaluate, select or curves."""
-    from sgrn.pipeline import STEPS, code_inputs
+    from sgrn.workflow.pipeline import STEPS, code_inputs
 
     for step in ("download", "prepare", "extract", "encode", "evaluate", "select", "curves"):
         deps = code_inputs(step)
         assert STEPS[step].script in deps
         assert not [d for d in deps if d.startswith(("sgrn/hparams", "sgrn/methods/"))], step
-        assert "sgrn/params.py" not in deps and "sgrn/report.py" not in deps, step
+        assert "sgrn/settings/params.py" not in deps and "sgrn/workflow/report.py" not in deps, step

@@ -1,10 +1,10 @@
-"""Tests for sgrn.codes: sign, packing, bit order and Hamming distances."""
+"""Tests for sgrn.retrieval.codes: sign, packing, bit order and Hamming distances."""
 
 import numpy as np
 import pytest
 from ci_guard import import_declared
 
-from sgrn.codes import BIT_ORDER, binarize, hamming_distances, pack_codes, unpack_codes
+from sgrn.retrieval.codes import BIT_ORDER, binarize, hamming_distances, pack_codes, unpack_codes
 
 
 def _random_codes(rng, n, bits):
@@ -97,7 +97,7 @@ def test_hamming_rejects_different_lengths():
 
 # --- word planes and top-K search -------------------------------------------------------
 
-from sgrn.codes import WordPlanes, hamming_topk, label_planes, word_planes  # noqa: E402
+from sgrn.retrieval.codes import WordPlanes, hamming_topk, label_planes, word_planes  # noqa: E402
 
 
 @pytest.mark.parametrize("bits", [8, 16, 24, 64, 72, 128, 256])

@@ -11,7 +11,7 @@ from sgrn.graphs import cosine_graph, signed
 from sgrn.hparams import resolve_method_params
 from sgrn.methods import build_method
 from sgrn.methods.dsah import DSAH, alignment_terms, reconstruction_loss, semantic_target
-from sgrn.train import TrainConfig, train
+from sgrn.training.train import TrainConfig, train
 
 M, D_IMG, D_TXT, BITS = 6, 5, 4, 3
 

@@ -1,4 +1,4 @@
-"""`python -m sgrn.experiments`: `dvc exp show` turned on its side, params first."""
+"""`python -m sgrn.workflow.experiments`: `dvc exp show` turned on its side, params first."""
 from __future__ import annotations
 
 import os
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from sgrn.experiments import NO_DVC, NO_EXPERIMENTS, NoExperiments, main, side_by_side
+from sgrn.workflow.experiments import NO_DVC, NO_EXPERIMENTS, NoExperiments, main, side_by_side
 from workflow_utils import BIN, REPO, env, run
 
-# What `dvc exp show --csv` with sgrn.experiments.SHOW's filters printed on a real project
+# What `dvc exp show --csv` with sgrn.workflow.experiments.SHOW's filters printed on a real project
 CSV = """Experiment,rev,demo.dgcpn.b16,demo.sgrn-no-lrgr.b64,method_params.djsrh.beta
 ,workspace,0.349,0.354,0.7
 ,main,0.349,0.351,0.9
@@ -56,10 +56,10 @@ def test_dvc_exp_shows_no_experiment_column_without_experiments():
 
 
 def test_without_dvc_on_path_it_says_to_activate_the_environment(tmp_path):
-    """`python -m sgrn.experiments` with the venv's python but a PATH that has no dvc."""
+    """`python -m sgrn.workflow.experiments` with the venv's python but a PATH that has no dvc."""
     (tmp_path / "bin").mkdir()
     assert shutil.which("dvc", path=str(tmp_path / "bin")) is None
-    proc = subprocess.run([sys.executable, "-m", "sgrn.experiments"], cwd=REPO, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "sgrn.workflow.experiments"], cwd=REPO, capture_output=True, text=True,
                           env={**os.environ, "PATH": str(tmp_path / "bin")}, timeout=120)
     assert proc.returncode == 2 and not proc.stdout
     assert proc.stderr == NO_DVC + "\n"

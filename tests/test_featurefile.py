@@ -5,9 +5,9 @@ import h5py
 import numpy as np
 import pytest
 
-import sgrn.featurefile as ff
+import sgrn.files.featurefile as ff
 from sgrn.data.errors import DataError
-from sgrn.h5 import mark_complete, stamp, write_split
+from sgrn.files.h5 import mark_complete, stamp, write_split
 
 
 def write(path, image, text, labels):

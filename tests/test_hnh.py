@@ -10,7 +10,7 @@ from toy_data import clustered_features, cos_matrix, mse, train_recorded, unit, 
 from sgrn.hparams import resolve_method_params
 from sgrn.methods import build_method
 from sgrn.methods.hnh import HNH, common_representation, high_order_affinity, nonlocal_affinity
-from sgrn.train import TargetSource, TrainConfig, train
+from sgrn.training.train import TargetSource, TrainConfig, train
 
 M, BITS = 7, 4
 

@@ -14,11 +14,11 @@ import torch.nn.functional as F
 from test_train import feats  # noqa: F401  (fixture)
 from torch import nn
 
-import sgrn.train
-from sgrn.device import DeviceError
+import sgrn.training.train
 from sgrn.hparams import resolve_method_params
 from sgrn.methods.djsrh import DJSRH
-from sgrn.train import TrainConfig, cuda_graphs_with_modules, train
+from sgrn.training.device import DeviceError
+from sgrn.training.train import TrainConfig, cuda_graphs_with_modules, train
 
 
 class Decoding(DJSRH):
@@ -52,7 +52,7 @@ def decoding(monkeypatch):
     def build(family, params, batch_size, standardised=(False, False)):
         return Decoding(batch_size=batch_size, standardised=standardised, **dict(params))
 
-    monkeypatch.setattr(sgrn.train, "build_method", build)
+    monkeypatch.setattr(sgrn.training.train, "build_method", build)
     return Decoding.built
 
 
@@ -111,7 +111,7 @@ def test_zero_weight_modules_leave_the_nets_as_without_them(feats, decoding, mon
     monkeypatch.undo()  # the trainer's own build_method: DJSRH without modules
     without, _, _ = run(feats, config())
     assert_same_model(with_modules, without)
-    monkeypatch.setattr(sgrn.train, "build_method", lambda f, p, batch_size, standardised: Decoding(
+    monkeypatch.setattr(sgrn.training.train, "build_method", lambda f, p, batch_size, standardised: Decoding(
         batch_size=batch_size, standardised=standardised, **dict(p)))
     with_weight, _, _ = run(feats, config())  # weight 0.5: the features' term moves the nets
     assert models_differ(with_weight, without)
@@ -126,8 +126,8 @@ def test_module_lr_is_used(feats, decoding, monkeypatch):  # noqa: F811
 
 
 def test_modules_take_the_image_nets_learning_rate(feats, decoding, monkeypatch):  # noqa: F811
-    seen, real = [], sgrn.train._sgd
-    monkeypatch.setattr(sgrn.train, "_sgd",
+    seen, real = [], sgrn.training.train._sgd
+    monkeypatch.setattr(sgrn.training.train, "_sgd",
                         lambda params, lr, cfg, device: seen.append(lr) or real(params, lr, cfg, device))
     run(feats, config(epochs=1), params={"lr": 0.003})  # the method's lr: both nets and the modules
     assert seen == [0.003, 0.003, 0.003]
@@ -172,7 +172,7 @@ def test_cuda_graphs_fall_back_for_modules():
 def test_trainer_keeps_module_owning_and_graph_unsafe_methods_eager(feats, monkeypatch, family):  # noqa: F811
     """As if on CUDA (graphs on): dsah (decoders) and hnh (graph_safe false) train eagerly
     under auto and are refused under true before any step; djsrh is captured."""
-    import sgrn.cudagraph_step
+    import sgrn.training.cudagraph_step
 
     captured = []
 
@@ -187,8 +187,8 @@ def test_trainer_keeps_module_owning_and_graph_unsafe_methods_eager(feats, monke
         def read_means(self, steps):
             return self.step.read_means(steps)
 
-    monkeypatch.setattr(sgrn.train, "use_cuda_graphs", lambda option, device: True)
-    monkeypatch.setattr(sgrn.cudagraph_step, "GraphedStep", Graphed)
+    monkeypatch.setattr(sgrn.training.train, "use_cuda_graphs", lambda option, device: True)
+    monkeypatch.setattr(sgrn.training.cudagraph_step, "GraphedStep", Graphed)
     hyper = resolve_method_params(family, {"k": 8} if family == "hnh" else {}, batch_size=32)
     train(feats, family, hyper, 16, 0, config(epochs=1, cuda_graphs="auto"))
     assert captured == ([] if family in ("dsah", "hnh") else ["djsrh"])

@@ -274,9 +274,9 @@ def test_resolve_method_params_errors():
 
 
 def test_hparams_imports_without_torch():
-    """params.yaml can be checked without torch: sgrn.hparams and sgrn.params do not load it."""
+    """params.yaml can be checked without torch: sgrn.hparams and sgrn.settings.params do not load it."""
     code = (
-        "import sys, sgrn.hparams, sgrn.params; "
+        "import sys, sgrn.hparams, sgrn.settings.params; "
         "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)[:5]; "
         "sgrn.hparams.resolve_method_params('sgrn', {}, 32); "
         "assert 'torch' not in sys.modules"
@@ -288,7 +288,8 @@ def test_hparams_imports_without_torch():
 
 def test_params_yaml_blocks_build():
     """Every method of params.yaml builds on every dataset, its per-dataset values applied."""
-    from sgrn.params import load_params, method_config
+    from sgrn.settings.hyperparams import method_config
+    from sgrn.settings.params import load_params
 
     params = load_params(pathlib.Path(__file__).resolve().parents[1] / "params.yaml")
     assert params["method_params"], "params.yaml lists no method"

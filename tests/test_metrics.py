@@ -1,4 +1,4 @@
-"""Tests for sgrn.metrics against a brute-force reference written with plain loops."""
+"""Tests for sgrn.retrieval.metrics against a brute-force reference written with plain loops."""
 
 import itertools
 import math
@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from sgrn.codes import pack_codes
-from sgrn.metrics import TIES, evaluate_retrieval, label_prior_map, map_at_r, relevance
+from sgrn.retrieval.codes import pack_codes
+from sgrn.retrieval.metrics import TIES, evaluate_retrieval, label_prior_map, map_at_r, relevance
 
 
 def _reference(bq, bd, lq, ld, map_r, topk):
@@ -368,7 +368,7 @@ def test_results_do_not_depend_on_threads_or_chunk():
 
 
 def test_harmonic_span_is_accurate():
-    from sgrn.metrics import _harmonic_span
+    from sgrn.retrieval.metrics import _harmonic_span
 
     for before in (0, 1, 30, 63, 64, 1000, 190_000, 10**6):
         for n in (1, 2, 64, 65, 100, 5000, 190_000):

@@ -6,7 +6,7 @@ import copy
 import pytest
 import yaml
 
-from sgrn.params import ParamsError, load_params, validate_params
+from sgrn.settings.params import ParamsError, load_params, validate_params
 from workflow_utils import REPO
 
 
@@ -92,7 +92,7 @@ def test_load_params_errors_name_the_file(tmp_path):
 def test_per_dataset_values_reach_their_dataset(params):
     """The shipped NUS-WIDE values are applied on their dataset and nowhere else; no method has a
     value set for a dataset our tables run on (none was tuned there by hand)."""
-    from sgrn.params import method_config
+    from sgrn.settings.hyperparams import method_config
 
     checked = validate_params(params)
     assert method_config(checked, "sgrn", "nuswide_tc10")[1]["beta"] == 0.6

@@ -1,4 +1,4 @@
-"""The pipeline declared once (sgrn/pipeline.py): dvc.yaml generated from it, the run layout, and
+"""The pipeline declared once (sgrn/workflow/pipeline.py): dvc.yaml generated from it, the run layout, and
 both drivers rerunning exactly what an edit touches."""
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sgrn.dvcgen import dvc_yaml, main
-from sgrn.params import load_params
-from sgrn.pipeline import PATHS, RUN_WILDCARDS, STEPS, parse_run, project_root_of, run_folder
+from sgrn.settings.params import load_params
+from sgrn.workflow.dvcgen import dvc_yaml, main
+from sgrn.workflow.pipeline import PATHS, RUN_WILDCARDS, STEPS, parse_run, project_root_of, run_folder
 from workflow_utils import BIN, REPO, run, snakemake_dry_run
 
 
@@ -77,7 +77,7 @@ def recorded_two_methods(two_method_project, tmp_path_factory):
         pytest.skip("make is not installed") if os.environ.get("CI") != "true" else pytest.fail("make is missing")
     root = tmp_path_factory.mktemp("reruns") / "project"
     shutil.copytree(two_method_project, root, symlinks=True)
-    run([sys.executable, "-m", "sgrn.dvcgen"], root)  # methods [sgrn, djsrh]: stages to match
+    run([sys.executable, "-m", "sgrn.workflow.dvcgen"], root)  # methods [sgrn, djsrh]: stages to match
     run(["make", "-s", "record", "STAMP="], root)
     assert planned(root) == Counter()
     assert changed_stages(root) == set()
@@ -155,7 +155,7 @@ def test_a_shared_training_module_reruns_training_and_nothing_upstream(edit):
 
 @pytest.mark.slow
 def test_report_wording_reruns_the_report_only(edit):
-    root = edit("sgrn/report.py", "\n# a comment\n")
+    root = edit("sgrn/workflow/report.py", "\n# a comment\n")
     assert set(planned(root)) == {("report", None)}
     assert changed_stages(root) == {"report"}
 

@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from sgrn.curves import learning_curves
 from sgrn.data.errors import DataError
-from sgrn.evaluations import evaluation_path, load_runs
-from sgrn.report import (
+from sgrn.workflow.curves import learning_curves
+from sgrn.workflow.evaluations import evaluation_path, load_runs
+from sgrn.workflow.report import (
     aggregate,
     describe_choices,
     figures,

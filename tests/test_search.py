@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sgrn.__main__ import main
-from sgrn.codes import hamming_distances
+from sgrn.retrieval.codes import hamming_distances
 
 pytestmark = pytest.mark.slow  # needs the demo run of the smk_project fixture
 
@@ -179,7 +179,7 @@ def test_tag_queries_are_mapped_as_extract_mapped_the_text():
 
     from sklearn.decomposition import TruncatedSVD
 
-    from sgrn.search import SearchError, reduce_tags
+    from sgrn.query.search import SearchError, reduce_tags
 
     rng = np.random.default_rng(0)
     bags = (rng.random((40, 12)) < 0.3).astype(np.float32)

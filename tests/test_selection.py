@@ -7,8 +7,9 @@ import pathlib
 import pytest
 import yaml
 
-from sgrn.params import ParamsError, method_config, validate_params
-from sgrn.selection import SelectionError, candidate, draws, grid, select
+from sgrn.settings.hyperparams import SelectionError, candidate, draws, grid, method_config
+from sgrn.settings.params import ParamsError, validate_params
+from sgrn.workflow.selection import select
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

@@ -22,8 +22,8 @@ from starlette.datastructures import UploadFile
 from starlette.testclient import TestClient
 
 from sgrn.__main__ import main
-from sgrn.web.app import MAX_IMAGE_PIXELS, PageError, create_app, read_upload
-from sgrn.web.files import DatasetImages
+from sgrn.query.app import MAX_IMAGE_PIXELS, PageError, create_app, read_upload
+from sgrn.query.files import DatasetImages
 
 pytestmark = pytest.mark.slow  # needs the demo runs of the two_method_project fixture
 
@@ -350,7 +350,7 @@ def test_a_dataset_without_pixels_shows_placeholders(project, tmp_path, demo_ima
 
 def test_kept_descriptions_equal_those_read_per_query(project):
     """The page keeps every pair's tags and image path in memory; sgrn search reads its rows."""
-    from sgrn.search import open_run
+    from sgrn.query.search import open_run
 
     run = open_run(project / "results/demo/sgrn/c0/b16/s0")
     rows = [0, 5, 17, int(run.index.ids[-1])]

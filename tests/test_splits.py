@@ -165,7 +165,7 @@ def test_given_split_keeps_the_partition():
 ])
 def test_standard_splits_of_the_params(dataset, n, n_labels, sizes):
     from sgrn.data.splits import split_from_params
-    from sgrn.params import load_params
+    from sgrn.settings.params import load_params
     from workflow_utils import REPO
 
     cfg = load_params(REPO / "params.yaml")["prepare"][dataset]["split"]
@@ -193,7 +193,7 @@ SIZES = {"demo": (2400, 10), "mirflickr25k_sample": (730, 24), "mirflickr25k_sam
 
 def test_every_split_of_the_params_keeps_validation_out_of_sample():
     from sgrn.data.splits import split_from_params
-    from sgrn.params import load_params
+    from sgrn.settings.params import load_params
     from workflow_utils import REPO
 
     prepare = load_params(REPO / "params.yaml")["prepare"]
@@ -213,7 +213,7 @@ def test_every_split_of_the_params_keeps_validation_out_of_sample():
 
 
 def test_params_refuse_a_split_whose_validation_would_overlap_training():
-    from sgrn.params import ParamsError, validate_params
+    from sgrn.settings.params import ParamsError, validate_params
     from workflow_utils import REPO
 
     raw = yaml.safe_load((REPO / "params.yaml").read_text())

@@ -12,7 +12,7 @@ from sgrn.graphs import cosine_graph
 from sgrn.hparams import resolve_method_params
 from sgrn.methods import build_method
 from sgrn.methods.srch import SRCH, code_graph, rebase_graph, set_graph
-from sgrn.train import TrainConfig, train
+from sgrn.training.train import TrainConfig, train
 
 # --------------------------------------------------------------------------- references
 # Written from method.md section 9 with loops over lists, sharing no code with sgrn.

@@ -88,7 +88,7 @@ def test_topic_count_above_vocabulary_or_training_rows_refused():
     ("per_dataset", {"text_seed": -1}, r"extract.per_dataset.demo.text_seed: -1 is less than the minimum"),
 ])
 def test_schema_refuses_bad_text_settings(where, value, message):
-    from sgrn.paramfile import ParamsError, validate_params
+    from sgrn.settings.paramfile import ParamsError, validate_params
 
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
     (raw["extract"] if where == "extract" else raw["extract"]["per_dataset"]["demo"]).update(value)
@@ -97,7 +97,7 @@ def test_schema_refuses_bad_text_settings(where, value, message):
 
 
 def test_shipped_topics_dataset_is_defined_but_not_run():
-    from sgrn.paramfile import extract_config, load_params
+    from sgrn.settings.paramfile import extract_config, load_params
 
     params = load_params(REPO / "params.yaml")
     assert "mirflickr25k_sample_topics" not in params["datasets"]
@@ -171,7 +171,7 @@ def test_topic_vectors_of_the_mirflickr_sample():
     from sgrn.data.bow import bag_of_words
     from sgrn.data.listformat import read_list_dataset
     from sgrn.data.splits import split_from_params
-    from sgrn.paramfile import load_params
+    from sgrn.settings.paramfile import load_params
 
     data = read_list_dataset(MIRFLICKR, image_root=MIRFLICKR, missing_images="skip",
                              rows_without_label="error", text="tags")

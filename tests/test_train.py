@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from sgrn.featurefile import Features
+from sgrn.files.featurefile import Features
 from sgrn.hparams import resolve_method_params
-from sgrn.train import TargetSource, TrainConfig, train
+from sgrn.training.train import TargetSource, TrainConfig, train
 
 
 @pytest.fixture

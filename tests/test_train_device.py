@@ -9,10 +9,10 @@ import torch
 import yaml
 from test_train import feats  # noqa: F401  (fixture)
 
-import sgrn.cudagraph_step
-from sgrn.device import DeviceError, pick_device, use_cuda_graphs
+import sgrn.training.cudagraph_step
 from sgrn.hparams import resolve_method_params
-from sgrn.train import TrainConfig, train
+from sgrn.training.device import DeviceError, pick_device, use_cuda_graphs
+from sgrn.training.train import TrainConfig, train
 from workflow_utils import BIN, REPO
 from workflow_utils import run as run_cmd
 
@@ -37,7 +37,7 @@ def test_auto_on_the_cpu_trains_without_a_graph(feats, monkeypatch):  # noqa: F8
     def refuse(*args, **kwargs):
         raise AssertionError("GraphedStep built on the CPU")
 
-    monkeypatch.setattr(sgrn.cudagraph_step, "GraphedStep", refuse)
+    monkeypatch.setattr(sgrn.training.cudagraph_step, "GraphedStep", refuse)
     ckpt, records = run(feats, device="cpu", cuda_graphs="auto")
     assert len(records) == 2 and ckpt["train"]["cuda_graphs"] == "auto"
 

@@ -15,8 +15,8 @@ import torch
 from test_train import feats  # noqa: F401  (fixture)
 
 from sgrn.hparams import resolve_method_params
-from sgrn.nets import ImageHashNet, TextHashNet, alpha_at
-from sgrn.train import TargetSource, TrainConfig, train
+from sgrn.training.nets import ImageHashNet, TextHashNet, alpha_at
+from sgrn.training.train import TargetSource, TrainConfig, train
 
 
 def reference_train(feats, family, hyper, bits, seed, cfg):  # noqa: F811

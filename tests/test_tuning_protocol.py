@@ -12,11 +12,11 @@ import pytest
 import torch
 from test_train import feats  # noqa: F401  (fixture)
 
-from sgrn.codes import binarize, pack_codes
 from sgrn.hparams import resolve_method_params
 from sgrn.methods.jdsh import JDSH, fit_tails, joint_modal
-from sgrn.nets import ImageHashNet, TextHashNet
-from sgrn.train import TargetSource, TrainConfig, learning_rates, patience_ran_out, train, validate
+from sgrn.retrieval.codes import binarize, pack_codes
+from sgrn.training.nets import ImageHashNet, TextHashNet
+from sgrn.training.train import TargetSource, TrainConfig, learning_rates, patience_ran_out, train, validate
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -158,7 +158,7 @@ def test_trainer_and_evaluate_step_give_the_same_validation_map(feats):  # noqa:
 
 
 def test_the_report_states_each_methods_budget_and_runs_at_the_cap():
-    from sgrn.report import describe_budget
+    from sgrn.workflow.report import describe_budget
 
     selection = {"demo": {
         "sgrn": {"b16": {"config": 1, "candidates": {"c0": 0.5, "c1": 0.6}},
@@ -185,7 +185,8 @@ BORROWED = {"pair": 0.0, "rebase_form": "mask"}
 
 
 def test_shipped_sgrn_is_the_papers_and_sgrn_plus_adds_only_the_borrowed_parts():
-    from sgrn.params import load_params, method_config
+    from sgrn.settings.hyperparams import method_config
+    from sgrn.settings.params import load_params
 
     params = load_params(ROOT / "params.yaml")
     for dataset in ("demo", "mirflickr25k", "nuswide_tc10"):

@@ -16,7 +16,7 @@ from sgrn.hparams import resolve_method_params
 from sgrn.hparams.ucch import min_bits
 from sgrn.methods import build_method
 from sgrn.methods.ucch import UCCH, ranking_loss
-from sgrn.train import TrainConfig, train
+from sgrn.training.train import TrainConfig, train
 
 # --------------------------------------------------------------------------- references
 # Written from method.md section 9 with loops over lists, sharing no code with sgrn.

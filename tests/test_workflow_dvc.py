@@ -60,9 +60,9 @@ def test_training_change_leaves_data_steps_alone(project):
 
 
 def test_side_by_side_before_any_experiment_says_how_to_run_one(project):
-    proc = run([str(BIN / "python"), "-m", "sgrn.experiments"], project, check=False)
+    proc = run([str(BIN / "python"), "-m", "sgrn.workflow.experiments"], project, check=False)
     assert proc.returncode == 1 and not proc.stdout
-    assert proc.stderr.startswith("sgrn.experiments: no DVC experiments to compare yet; run one first")
+    assert proc.stderr.startswith("sgrn.workflow.experiments: no DVC experiments to compare yet; run one first")
 
 
 def test_experiment_shows_map_columns(project):
@@ -74,7 +74,7 @@ def test_experiment_shows_map_columns(project):
     assert by_name["epochs-3"]["train.epochs"] == "3" and by_name["main"]["train.epochs"] == "2"
     assert 0 < float(by_name["epochs-3"]["demo.sgrn.b16.i2t_map_all"]) <= 1
     # the README's command: changed params and MAP@all per method and code length, narrow
-    side_by_side = run([str(BIN / "python"), "-m", "sgrn.experiments"], project).stdout.splitlines()
+    side_by_side = run([str(BIN / "python"), "-m", "sgrn.workflow.experiments"], project).stdout.splitlines()
     names = side_by_side[0].split()
     values = {line.split()[0]: dict(zip(names, line.split()[1:])) for line in side_by_side[1:]}
     assert values["train.epochs"]["epochs-3"] == "3" and values["train.epochs"]["main"] == "2"

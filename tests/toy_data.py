@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
-from sgrn.featurefile import Features
+from sgrn.files.featurefile import Features
 from sgrn.hparams import resolve_method_params
-from sgrn.metrics import label_prior_map
-from sgrn.train import TrainConfig, train
+from sgrn.retrieval.metrics import label_prior_map
+from sgrn.training.train import TrainConfig, train
 
 
 def clustered_features(n=400, seed=0, d_img=64):

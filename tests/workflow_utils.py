@@ -86,7 +86,7 @@ def write_params(root: Path, params: dict) -> None:
     writes out the methods, so the two must change together."""
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     if (root / "dvc.yaml").exists():
-        run([sys.executable, "-m", "sgrn.dvcgen", "--root", str(root)], root, check=False)
+        run([sys.executable, "-m", "sgrn.workflow.dvcgen", "--root", str(root)], root, check=False)
 
 
 def snakemake_dry_run(root: Path, *extra: str) -> list[dict]:

@@ -2,7 +2,7 @@
 
 `TABLES` holds, per family, the `method_params` keys of params.yaml with their defaults and
 ranges; `resolve_method_params` validates a block against them and names the offending key.
-The method classes in sgrn/methods take their tables from here, and sgrn/params.py checks a
+The method classes in sgrn/methods take their tables from here, and sgrn/settings/params.py checks a
 params.yaml (and its search space) without importing torch.
 
 Whether features were standardised (method.md section 3) is not a method parameter: it
@@ -93,7 +93,7 @@ class Param:
 # targets from one graph over the whole training set, sliced per batch (read by the trainer)
 GLOBAL_GRAPH = Param(False)
 # the method's learning rate for both hash nets, instead of train.lr_image and train.lr_text
-# (read by the trainer, sgrn.train.learning_rates); None: those of the train section
+# (read by the trainer, sgrn.training.train.learning_rates); None: those of the train section
 LEARNING_RATE = Param(None, low=0, high=1, low_open=True)
 
 
@@ -106,7 +106,7 @@ def family_module(family: str) -> ModuleType:
     """sgrn/hparams/<family>.py: its `TABLE` and, where it has one, `check(params, batch_size)`.
 
     Imported by name, so that a step imports only the tables it uses: the pipeline lists a
-    train job's family module among its code inputs (sgrn/pipeline.py), not every family's.
+    train job's family module among its code inputs (sgrn/workflow/pipeline.py), not every family's.
     """
     check_family(family)
     return importlib.import_module(f"{__name__}.{family}")

@@ -3,7 +3,7 @@
 A method family is a module `sgrn/methods/<family>.py` whose `METHOD` is its class, with its
 parameter table in the torch-free `sgrn/hparams/<family>.py`. `build_method` imports only the
 family it builds, so that a train job depends on its own family's code alone (the pipeline
-lists that module among the job's code inputs, sgrn/pipeline.py). `cca_itq` is fitted in
+lists that module among the job's code inputs, sgrn/workflow/pipeline.py). `cca_itq` is fitted in
 closed form (`CCAITQ.fit`) instead of being trained by SGD on targets and a loss.
 """
 

@@ -20,7 +20,7 @@ def code_similarity(a: Tensor, b: Tensor) -> Tensor:
 
 
 def binary_codes(h: Tensor) -> Tensor:
-    """sign(H) in {-1, +1} with 0 -> +1 (as sgrn.codes.binarize), detached, H's dtype."""
+    """sign(H) in {-1, +1} with 0 -> +1 (as sgrn.retrieval.codes.binarize), detached, H's dtype."""
     return torch.where(h.detach() >= 0, 1.0, -1.0).to(h.dtype)
 
 

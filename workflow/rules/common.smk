@@ -1,12 +1,12 @@
-# Helpers shared by the rules: validated params, and the pipeline's declaration (sgrn/pipeline.py:
+# Helpers shared by the rules: validated params, and the pipeline's declaration (sgrn/workflow/pipeline.py:
 # every path, log, command line and code input; dvc.yaml is generated from the same table).
 # Rules never read `config` in their bodies; they get values through these helpers.
 import yaml
 from snakemake.exceptions import WorkflowError
 
-from sgrn.params import ParamsError, extract_config, method_config, validate_params
-from sgrn.pipeline import PATHS, STEPS, WILDCARD_PATTERNS, code_inputs, snakemake_shell
-from sgrn.selection import candidate
+from sgrn.settings.hyperparams import run_hyperparams
+from sgrn.settings.params import ParamsError, extract_config, validate_params
+from sgrn.workflow.pipeline import PATHS, STEPS, WILDCARD_PATTERNS, code_inputs, snakemake_shell
 
 # Step scripts read params.yaml themselves, so an override given only to Snakemake would
 # silently not reach them: refuse it. Change params.yaml or use `dvc exp run -S` instead.
@@ -53,7 +53,7 @@ wildcard_constraints:
 
 
 def code(step):
-    """The step's script and every repository module it imports (sgrn/pipeline.py), as in dvc.yaml;
+    """The step's script and every repository module it imports (sgrn/workflow/pipeline.py), as in dvc.yaml;
     paths relative to the working directory, which holds the scripts."""
     return code_inputs(step, root=".")
 
@@ -81,8 +81,8 @@ def section(*keys):
 def run_hyperparams(wildcards):
     """What a run trains with: candidate {config} of its method on its dataset (for `params:`,
     so that a change to one candidate reruns only its runs)."""
-    family, hyper = method_config(PARAMS, wildcards.method, wildcards.dataset)
-    return {"family": family, **candidate(PARAMS, wildcards.method, hyper, int(wildcards.config))}
+    family, hyper = run_hyperparams(PARAMS, wildcards.method, wildcards.dataset, int(wildcards.config))
+    return {"family": family, **hyper}
 
 
 def all_runs(name):

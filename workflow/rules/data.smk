@@ -1,6 +1,6 @@
 # Data steps: raw dataset folder -> pairs.h5 (BOW, labels, split) -> features.h5 (image
 # features from a backbone, or imported from .mat files). Paths, logs and command lines come
-# from the pipeline's declaration (sgrn/pipeline.py), which dvc.yaml is generated from too.
+# from the pipeline's declaration (sgrn/workflow/pipeline.py), which dvc.yaml is generated from too.
 
 
 rule download:

@@ -1,5 +1,5 @@
 # Model steps, one job per dataset x method x config x bits x seed: train -> encode -> evaluate.
-# Paths, logs and command lines come from the pipeline's declaration (sgrn/pipeline.py).
+# Paths, logs and command lines come from the pipeline's declaration (sgrn/workflow/pipeline.py).
 
 
 # evaluate takes seconds: on a cluster it runs on the submit host, not as a SLURM job.

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from sgrn.data.errors import DataError
-from sgrn.h5 import open_complete, read_split
+from sgrn.files.h5 import open_complete, read_split
 
 BLOCK = 8192  # rows per read: 128 MiB of 4,096-d float32
 

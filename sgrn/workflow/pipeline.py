@@ -2,11 +2,11 @@
 outputs, params and code.
 
 Snakemake's rules (workflow/rules/*.smk) take their paths, command lines and code inputs from
-here; `dvc.yaml` is generated from here by sgrn/dvcgen.py (`make dvc.yaml`), and
+here; `dvc.yaml` is generated from here by sgrn/workflow/dvcgen.py (`make dvc.yaml`), and
 tests/test_pipeline.py fails when the committed file differs from a fresh generation. The
 report, the browser and `sgrn search` find runs through `run_folder` and `parse_run`.
 
-A step's code inputs are its script and the repository modules it imports (sgrn/codedeps.py),
+A step's code inputs are its script and the repository modules it imports (sgrn/workflow/codedeps.py),
 no wider: a train job adds only its own method family's modules (sgrn/methods/<family>.py and
 sgrn/hparams/<family>.py, which the registries import by name), so an edit to one family's
 code or defaults reruns that family's runs and what follows, nothing upstream and no other
@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 RUN = "results/{dataset}/{method}/c{config}/b{bits}/s{seed}"
 """One trained model: a method's candidate configuration at one code length and seed."""
@@ -174,7 +174,7 @@ STEPS: dict[str, Step] = {s.name: s for s in (
 def family_code(family: str, root: str | Path = REPO_ROOT) -> list[str]:
     """The modules of one method family that the registries import by name (sgrn/methods/__init__.py,
     sgrn/hparams/__init__.py), with every module they import in turn."""
-    from sgrn.codedeps import code_dependencies
+    from sgrn.workflow.codedeps import code_dependencies
 
     files = set()
     for module in (f"sgrn/methods/{family}.py", f"sgrn/hparams/{family}.py"):
@@ -185,7 +185,7 @@ def family_code(family: str, root: str | Path = REPO_ROOT) -> list[str]:
 def code_inputs(step: str, family: str | None = None, root: str | Path = REPO_ROOT) -> list[str]:
     """The code a job of ``step`` runs: its script, every module the script imports, and for a
     train job its ``family``'s modules (paths relative to ``root``, the project folder)."""
-    from sgrn.codedeps import code_dependencies
+    from sgrn.workflow.codedeps import code_dependencies
 
     files = set(code_dependencies(STEPS[step].script, root=root))
     if family is not None:

@@ -14,9 +14,9 @@ function. Two rules close the gaps that reading import statements leaves:
 - except a registry that imports one of its own submodules by name,
   `import_module(f"{__name__}.{name}")` (sgrn/methods/ and sgrn/hparams/: one module per
   method family): it does not depend on them; whoever picks the name lists that module
-  (a train job lists its family's, sgrn/pipeline.py).
+  (a train job lists its family's, sgrn/workflow/pipeline.py).
 
-Print the list of a script: `python -m sgrn.codedeps scripts/train.py`.
+Print the list of a script: `python -m sgrn.workflow.codedeps scripts/train.py`.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import ast
 from functools import cache
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("sgrn",)
 """Top-level packages of the repository; imports of anything else are not followed."""
 
@@ -122,7 +122,7 @@ def code_dependencies(script: str | Path, root: str | Path = REPO_ROOT) -> list[
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sgrn.codedeps", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m sgrn.workflow.codedeps", description=__doc__.splitlines()[0])
     p.add_argument("scripts", nargs="+", help="step scripts, e.g. scripts/train.py")
     args = p.parse_args(argv)
     for script in args.scripts:

@@ -3,7 +3,7 @@
 Laid out as torchvision's reference scripts: `train_one_epoch` runs the steps of one epoch,
 `validate` measures validation MAP, and `train` is the short main loop around them (model
 selection, resume, the checkpoint). One `TrainStep` is one SGD step; on CUDA it can be
-captured once as a CUDA graph and replayed (sgrn/cudagraph_step.py). Loss terms stay on
+captured once as a CUDA graph and replayed (sgrn/training/cudagraph_step.py). Loss terms stay on
 the device and are read once per epoch: no step waits for the GPU.
 """
 from __future__ import annotations
@@ -17,15 +17,15 @@ from typing import Callable
 import numpy as np
 import torch
 
-from sgrn.checkpoint import CHECKPOINT_FORMAT
 from sgrn.data.errors import DataError
-from sgrn.device import DeviceError, pick_device, use_cuda_graphs
-from sgrn.encoding import packed_codes
-from sgrn.featurefile import Features
+from sgrn.files.featurefile import Features
 from sgrn.methods import build_method, method_class
 from sgrn.methods.base import FitError
-from sgrn.metrics import validation_map
-from sgrn.nets import ImageHashNet, TextHashNet, alpha_at
+from sgrn.retrieval.metrics import validation_map
+from sgrn.training.checkpoint import CHECKPOINT_FORMAT
+from sgrn.training.device import DeviceError, pick_device, use_cuda_graphs
+from sgrn.training.encoding import packed_codes
+from sgrn.training.nets import ImageHashNet, TextHashNet, alpha_at
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def validate(img_net, txt_net, feats: Features, device: torch.device) -> dict[st
     """MAP@all of validation queries against the database minus them; never the test queries.
 
     The database is encoded in the order and blocks of the encode step, and measured by
-    `sgrn.metrics.validation_map`, which the evaluate step calls on the saved codes too."""
+    `sgrn.retrieval.metrics.validation_map`, which the evaluate step calls on the saved codes too."""
     database = np.sort(feats.split["database"])
     image = packed_codes(img_net, feats, "image", database, device)
     text = packed_codes(txt_net, feats, "text", database, device)
@@ -159,7 +159,7 @@ def cuda_graphs_with_modules(graphed: bool, option: str | bool, family: str, rea
     """Whether to capture CUDA graphs for a method that owns modules, or whose step is not
     known to be capturable (`Method.graph_safe` false): never.
 
-    The captured step (sgrn/cudagraph_step.py) was written and checked for the two hash nets'
+    The captured step (sgrn/training/cudagraph_step.py) was written and checked for the two hash nets'
     optimisers only; a third one (the method's modules) is not checked on a GPU, nor is a loss
     with, for example, a linear solve in it, so such a method trains with the eager step:
     train.cuda_graphs auto falls back to it, true is refused."""
@@ -283,7 +283,7 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     step = TrainStep(img_net, txt_net, opt_img, opt_txt, x_img, x_txt, batch_targets,
                      cfg.mixed_precision, device, opt_modules)
     if graphed:
-        from sgrn.cudagraph_step import GraphedStep
+        from sgrn.training.cudagraph_step import GraphedStep
 
         step = GraphedStep(step, cfg.batch_size, device)
     for epoch in range(len(history), cfg.epochs):

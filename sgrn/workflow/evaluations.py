@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 from sgrn.data.errors import DataError
-from sgrn.pipeline import PATHS, path
+from sgrn.workflow.pipeline import PATHS, path
 
 
 def evaluation_path(root: str | Path, dataset: str, method: str, config: int, bits: int, seed: int) -> Path:
     """Where the evaluate step of one run writes its JSON, under the evaluations folder ``root``
-    (results/evaluation in the project: sgrn.pipeline's layout)."""
+    (results/evaluation in the project: sgrn.workflow.pipeline's layout)."""
     relative = Path(path("evaluation", dataset=dataset, method=method, config=config, bits=bits, seed=seed))
     return Path(root) / relative.relative_to(PATHS["evaluations"])
 

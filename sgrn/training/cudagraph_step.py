@@ -18,7 +18,7 @@ import torch
 
 
 class GraphedStep:
-    """Wraps a TrainStep (sgrn.train) with the same call: step(batch, alpha)."""
+    """Wraps a TrainStep (sgrn.training.train) with the same call: step(batch, alpha)."""
 
     def __init__(self, step, batch_size: int, device: torch.device, warmup: int = 3):
         self.step = step

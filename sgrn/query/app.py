@@ -1,7 +1,7 @@
 """The pages of ``sgrn serve``: a search form over the trained runs, ranked results of one
 run or two side by side, the report's tables and plots, and the images they show.
 
-Encoding and ranking are sgrn.search's (``make_query``, ``search``); this module reads the
+Encoding and ranking are sgrn.query.search's (``make_query``, ``search``); this module reads the
 form, checks it, and lays the results out. Bad input is answered with the page, its message
 and a 4xx status; nothing is written anywhere except an uploaded image, which lives in a
 temporary folder for the duration of its query.
@@ -30,10 +30,10 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from sgrn.codes import check_threads
-from sgrn.search import MODALITIES, Query, SearchError, make_query, parse_tags, search
-from sgrn.web.files import ImageFolders, report_plots, report_tables
-from sgrn.web.runs import RunCache, RunKey, ServedRun, find_runs
+from sgrn.query.files import ImageFolders, report_plots, report_tables
+from sgrn.query.runs import RunCache, RunKey, ServedRun, find_runs
+from sgrn.query.search import MODALITIES, Query, SearchError, make_query, parse_tags, search
+from sgrn.retrieval.codes import check_threads
 
 K_MAX = 100
 MAX_IMAGE_PIXELS = 40_000_000  # largest query image, width x height, read from its header before decoding
@@ -290,7 +290,7 @@ def create_app(root: str | Path = ".", threads: int | None = None,
     """The web application over the runs under ROOT/results."""
     root = Path(root).resolve()
     browser = Browser(root, threads, max_upload_bytes)
-    env = Environment(loader=PackageLoader("sgrn.web", "templates"), autoescape=select_autoescape())
+    env = Environment(loader=PackageLoader("sgrn.query", "templates"), autoescape=select_autoescape())
     templates = Jinja2Templates(env=env)
     markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
 

@@ -1,7 +1,7 @@
 """DVC experiments side by side in a terminal: one column per experiment, one row per value.
 
-    python -m sgrn.experiments        # the workspace, HEAD and HEAD's experiments
-    python -m sgrn.experiments -A     # any option of `dvc exp show` passes through (-A: all commits)
+    python -m sgrn.workflow.experiments        # the workspace, HEAD and HEAD's experiments
+    python -m sgrn.workflow.experiments -A     # any option of `dvc exp show` passes through (-A: all commits)
 
 Rows: the params that differ between the experiments shown, and MAP@all per dataset, method
 and code length (results/summary.json, written by the report step; shown even where equal).
@@ -18,9 +18,9 @@ import sys
 import pandas as pd
 
 SUMMARY_KEY = re.compile(r"[^.]+\.[^.]+\.b[0-9]+$")  # results/summary.json: dataset.method.b{bits}
-NO_DVC = ("sgrn.experiments: no `dvc` command on PATH; activate the project's environment first "
+NO_DVC = ("sgrn.workflow.experiments: no `dvc` command on PATH; activate the project's environment first "
           "(source .venv/bin/activate), or install it with `make install`")
-NO_EXPERIMENTS = ("sgrn.experiments: no DVC experiments to compare yet; run one first, e.g. "
+NO_EXPERIMENTS = ("sgrn.workflow.experiments: no DVC experiments to compare yet; run one first, e.g. "
                   "`dvc exp run -S train.epochs=3` (README.md, \"Comparing experiments\")")
 SHOW = [
     "dvc", "exp", "show", "--csv", "--only-changed",

@@ -1,6 +1,6 @@
-"""dvc.yaml generated from the pipeline's declaration (sgrn/pipeline.py) and params.yaml.
+"""dvc.yaml generated from the pipeline's declaration (sgrn/workflow/pipeline.py) and params.yaml.
 
-`make dvc.yaml` (`python -m sgrn.dvcgen`) writes it; tests/test_pipeline.py checks that the
+`make dvc.yaml` (`python -m sgrn.workflow.dvcgen`) writes it; tests/test_pipeline.py checks that the
 committed file equals a fresh generation. DVC's own templating does the expansion: `foreach`
 over `${datasets}` for the data steps, `matrix` over params.yaml's lists for the run steps, so
 `dvc exp run -S 'configs=[0,1,2,3]'` needs no new file. The methods are written out instead,
@@ -14,10 +14,10 @@ import re
 import sys
 from pathlib import Path
 
-from sgrn.pipeline import LISTS, PATHS, RUN_WILDCARDS, STEPS, Step, code_inputs, method_families, params_keys
+from sgrn.workflow.pipeline import LISTS, PATHS, RUN_WILDCARDS, STEPS, Step, code_inputs, method_families, params_keys
 
 HEADER = """\
-# GENERATED from sgrn/pipeline.py by `make dvc.yaml` (python -m sgrn.dvcgen): do not edit.
+# GENERATED from sgrn/workflow/pipeline.py by `make dvc.yaml` (python -m sgrn.workflow.dvcgen): do not edit.
 # The same steps as the Snakemake workflow (workflow/), calling the same scripts with the same
 # command lines. datasets, configs, bits and seeds are read from params.yaml when DVC runs
 # (`dvc exp run -S 'configs=[0,1,2,3]'` works); the methods are written out, one train stage
@@ -97,14 +97,14 @@ def dvc_yaml(params: dict, root: str | Path = ".") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m sgrn.dvcgen",
+    p = argparse.ArgumentParser(prog="python -m sgrn.workflow.dvcgen",
                                 description="Write dvc.yaml from the pipeline's declaration and params.yaml.")
     p.add_argument("--root", default=".", help="the project folder (default: the current one)")
     p.add_argument("--params", default="params.yaml", help="relative to --root")
     p.add_argument("--out", default="dvc.yaml", help="file to write, relative to --root ('-': standard output)")
     args = p.parse_args(argv)
-    from sgrn.atomic import atomic_path
-    from sgrn.params import ParamsError, load_params
+    from sgrn.files.atomic import atomic_path
+    from sgrn.settings.params import ParamsError, load_params
 
     try:
         params = load_params(Path(args.root) / args.params)

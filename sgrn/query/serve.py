@@ -1,6 +1,6 @@
 """``sgrn serve``: the retrieval browser on a local address (docs/browser.md).
 
-The page is the Starlette application of sgrn/web/; uvicorn serves it on a loopback socket
+The page is the Starlette application of sgrn/query/; uvicorn serves it on a loopback socket
 that is bound here first, so that the address printed is the one listening (port 0: a free
 port chosen by the system). Ctrl-C (or SIGTERM) shuts the server down cleanly.
 """
@@ -47,9 +47,9 @@ def bind(port: int) -> socket.socket:
 def main(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from sgrn.codes import check_threads
-    from sgrn.web.app import create_app
-    from sgrn.web.runs import find_runs
+    from sgrn.query.app import create_app
+    from sgrn.query.runs import find_runs
+    from sgrn.retrieval.codes import check_threads
 
     root = Path(args.root)
     try:

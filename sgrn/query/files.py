@@ -9,8 +9,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from sgrn.h5 import IncompleteFileError, open_complete
-from sgrn.search import _strings
+from sgrn.files.h5 import IncompleteFileError, open_complete
+from sgrn.query.search import _strings
 
 PLOT_SUFFIXES = (".png", ".svg")
 

@@ -97,7 +97,7 @@ def hamming_distances(q_packed: np.ndarray, db_packed: np.ndarray) -> np.ndarray
     """Hamming distances between packed codes: uint16 (nq, ndb), in plain numpy.
 
     The whole (nq, ndb) matrix: for small inputs and as a reference. Search and evaluation
-    use the compiled kernels (:func:`hamming_topk`, ``sgrn.metrics``), which never build it.
+    use the compiled kernels (:func:`hamming_topk`, ``sgrn.retrieval.metrics``), which never build it.
     """
     q_packed = _check_packed("q_packed", q_packed)
     db_packed = _check_packed("db_packed", db_packed)

@@ -1,7 +1,7 @@
 """Search with a trained run: encode a query (an image file, a tag string or a code) and
 rank the run's database codes by Hamming distance.
 
-A run is a run folder of the pipeline (sgrn/pipeline.py: ``results/{dataset}/{method}/c{config}/
+A run is a run folder of the pipeline (sgrn/workflow/pipeline.py: ``results/{dataset}/{method}/c{config}/
 b{bits}/s{seed}``) holding ``model.pt`` and ``codes.h5`` (the index: packed database codes of
 both modalities); the dataset's ``features.h5`` (how image features were made and standardised) and ``pairs.h5`` (tag
 vocabulary, image paths) are found beside it in the project, or given. The command line
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sgrn.codes import BIT_ORDER, WordPlanes, check_threads, hamming_topk, word_planes
-from sgrn.pipeline import PATHS, path, project_root_of
+from sgrn.retrieval.codes import BIT_ORDER, WordPlanes, check_threads, hamming_topk, word_planes
+from sgrn.workflow.pipeline import PATHS, path, project_root_of
 
 MODALITIES = ("image", "text")
 
@@ -60,7 +60,7 @@ class Index:
 
 def load_index(path: str | Path) -> Index:
     """Read the database side of an encode output (codes.h5), checking length and bit order."""
-    from sgrn.h5 import IncompleteFileError, open_complete
+    from sgrn.files.h5 import IncompleteFileError, open_complete
 
     path = Path(path)
     try:
@@ -91,7 +91,7 @@ def load_index(path: str | Path) -> Index:
 
 def load_model(path: str | Path, index: Index) -> dict:
     """The checkpoint of a run, refused when it belongs to another dataset or code length."""
-    from sgrn.checkpoint import CheckpointError, read_checkpoint
+    from sgrn.training.checkpoint import CheckpointError, read_checkpoint
 
     path = Path(path)
     if not path.is_file():
@@ -135,7 +135,7 @@ class Dataset:
     """features.h5 and pairs.h5 of the index's dataset: what encoding a query needs."""
 
     def __init__(self, features: Path, pairs: Path, root: Path, index: Index):
-        from sgrn.h5 import IncompleteFileError, open_complete
+        from sgrn.files.h5 import IncompleteFileError, open_complete
 
         self.features_path, self.pairs_path, self.root = features, pairs, root
         self._kept = False  # keep_descriptions() was called
@@ -184,7 +184,7 @@ class Dataset:
         program that answers many queries (``sgrn serve``)."""
         from scipy.sparse import csr_matrix, vstack
 
-        from sgrn.h5 import open_complete
+        from sgrn.files.h5 import open_complete
 
         with open_complete(self.pairs_path, expect_step="prepare") as p:
             text = p["text"]
@@ -197,7 +197,7 @@ class Dataset:
     def describe(self, rows: list[int]) -> dict[int, dict]:
         """Image path and tags of the given pairs, read from pairs.h5 for those rows only (or
         taken from what keep_descriptions() kept)."""
-        from sgrn.h5 import open_complete
+        from sgrn.files.h5 import open_complete
 
         wanted = sorted(set(rows))
         if self._kept:
@@ -249,7 +249,7 @@ class Run:
         """The run's hash net of one modality (eval mode, CPU)."""
         import torch
 
-        from sgrn.checkpoint import load_nets
+        from sgrn.training.checkpoint import load_nets
 
         if self.ckpt is None:
             raise SearchError(f"{self.index.path}: opened without its model; only codes can be searched")
@@ -335,8 +335,8 @@ def encode_query(run: Run, modality: str, feature: np.ndarray, threads: int) -> 
     """Packed code (1, c/8) of one feature row through the run's hash network."""
     import torch
 
-    from sgrn.codes import binarize, pack_codes
-    from sgrn.nets import encode
+    from sgrn.retrieval.codes import binarize, pack_codes
+    from sgrn.training.nets import encode
 
     torch.set_num_threads(threads)
     dims = run.ckpt.get("dims", {}) if run.ckpt else {}
@@ -453,7 +453,7 @@ def run_search(args: argparse.Namespace) -> dict:
 
 
 def _project_root(index_path: Path) -> Path:
-    """The project folder of a run's codes.h5 (sgrn.pipeline's run layout), else '.'."""
+    """The project folder of a run's codes.h5 (sgrn.workflow.pipeline's run layout), else '.'."""
     return project_root_of(index_path) or Path(".")
 
 

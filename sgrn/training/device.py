@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from sgrn.paramfile import ParamsError
+from sgrn.settings.paramfile import ParamsError
 
 
 class DeviceError(ParamsError):

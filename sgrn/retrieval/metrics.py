@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from sgrn.codes import (
+from sgrn.retrieval.codes import (
     BLOCK,
     block_distances,
     check_threads,
@@ -630,7 +630,7 @@ def validation_map(image: np.ndarray, text: np.ndarray, labels: np.ndarray, is_v
     queries the rows outside the mask, ties in Hamming distance by database index. Returns
     ``{"i2t": {"map@all", "ap@all"}, "t2i": {...}, "map@all": mean of the two directions}``.
 
-    The one definition that the trainer (best epoch, early stopping, `sgrn.train.validate`)
+    The one definition that the trainer (best epoch, early stopping, `sgrn.training.train.validate`)
     and the evaluate step (the validation tables, from the saved codes) both call.
     """
     is_validation = np.asarray(is_validation, dtype=bool)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sgrn.codes import binarize, pack_codes
-from sgrn.featurefile import BLOCK, Features
-from sgrn.nets import encode
+from sgrn.files.featurefile import BLOCK, Features
+from sgrn.retrieval.codes import binarize, pack_codes
+from sgrn.training.nets import encode
 
 
 def packed_codes(net: torch.nn.Module, feats: Features, modality: str, idx: np.ndarray,

@@ -1,19 +1,19 @@
-"""params.yaml checked whole: the schema and datasets (sgrn.paramfile), then every method block
+"""params.yaml checked whole: the schema and datasets (sgrn.settings.paramfile), then every method block
 against its family's table, the search space and its candidates, and search.follow.
 
 The Snakefile, the train step and the report go through `load_params` here, so that a bad
 method block is refused before any job runs. Steps that do not need methods load their
-params with sgrn.paramfile, whose code holds no method table.
+params with sgrn.settings.paramfile, whose code holds no method table.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from sgrn import paramfile
-from sgrn.paramfile import ParamsError, extract_config, for_dataset, params_hash
+from sgrn.settings import paramfile
+from sgrn.settings.hyperparams import SelectionError, run_hyperparams, switches
+from sgrn.settings.paramfile import ParamsError, extract_config, for_dataset, params_hash
 
-__all__ = ["ParamsError", "extract_config", "for_dataset", "load_params", "method_config", "params_hash",
-           "validate_params"]
+__all__ = ["ParamsError", "extract_config", "for_dataset", "load_params", "params_hash", "validate_params"]
 
 
 def validate_params(params: dict, source: str = "params.yaml") -> dict:
@@ -58,8 +58,6 @@ def _check_methods(params: dict, source: str) -> None:
 def _check_search(params: dict, source: str) -> None:
     """Every key and value of search.space is checked, and every candidate that `configs`
     asks for exists and resolves, for every method and dataset it will run on."""
-    from sgrn.selection import SelectionError, candidate
-
     _check_follow(params, source)  # first: a follower's candidates are its leader's
     batch_size = params["train"]["batch_size"]
     for name, space in params["search"]["space"].items():
@@ -73,10 +71,9 @@ def _check_search(params: dict, source: str) -> None:
                          f"{source}: search.space.{name}.{key}")
     for name in params["methods"]:
         for dataset in params["datasets"]:
-            family, hyper = method_config(params, name, dataset)
             for config in params["configs"]:
                 try:
-                    values = candidate(params, name, hyper, config)
+                    family, values = run_hyperparams(params, name, dataset, config)
                 except SelectionError as err:
                     raise ParamsError(f"{source}: search.space.{name}: {err}") from None
                 _resolve(family, values, batch_size,
@@ -85,11 +82,9 @@ def _check_search(params: dict, source: str) -> None:
 
 def _check_follow(params: dict, source: str) -> None:
     """A method in search.follow takes, config for config, the candidates of the method it
-    follows with its own switches (sgrn.selection.switches): it must be of the same family,
+    follows with its own switches (sgrn.settings.hyperparams.switches): it must be of the same family,
     have no search space of its own, and the leader's per_dataset values, none of them a
     switch (which would then hold on some datasets only)."""
-    from sgrn.selection import switches
-
     space = params["search"]["space"]
     for name, leader in params["search"]["follow"].items():
         where = f"{source}: search.follow.{name}"
@@ -133,11 +128,4 @@ def _resolve(family: str, values: dict, batch_size: int, where: str) -> dict:
         return resolve_method_params(family, values, batch_size=batch_size)
     except ValueError as err:
         raise ParamsError(f"{where}: {err}") from None
-
-
-def method_config(params: dict, method: str, dataset: str) -> tuple[str, dict]:
-    """(family, hyper-parameters) of a method on a dataset, its per-dataset values applied."""
-    config = for_dataset(params["method_params"][method], dataset)
-    return config.pop("family"), config
-
 

@@ -2,8 +2,8 @@
 
 What every step needs, and nothing about methods: a step that does not train (download,
 prepare, extract, encode, evaluate, select) loads its params here, so that its code inputs
-hold no method table (sgrn/pipeline.py). The method blocks and the search space are checked
-by sgrn.params, which the Snakefile, the train and report steps use; both refuse a bad
+hold no method table (sgrn/workflow/pipeline.py). The method blocks and the search space are checked
+by sgrn.settings.params, which the Snakefile, the train and report steps use; both refuse a bad
 params.yaml the same way under Snakemake, DVC and by hand, before any work is done.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.yaml"
 
 
@@ -71,7 +71,7 @@ def _check_cross_fields(params: dict, source: str) -> None:
 
 
 def load_params(path: str | Path = "params.yaml") -> dict:
-    """Read, validate and default-fill a params file (methods unchecked: see sgrn.params)."""
+    """Read, validate and default-fill a params file (methods unchecked: see sgrn.settings.params)."""
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"{path}: parameters file not found")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import torch
 
-from sgrn.atomic import atomic_path
 from sgrn.data.errors import DataError
-from sgrn.nets import ImageHashNet, TextHashNet
+from sgrn.files.atomic import atomic_path
+from sgrn.training.nets import ImageHashNet, TextHashNet
 
 log = logging.getLogger(__name__)
 

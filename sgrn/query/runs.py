@@ -1,6 +1,6 @@
 """The trained runs under results/ and a cache of the ones opened for searching.
 
-A run is a run folder of the pipeline's layout (sgrn/pipeline.py: ``results/{dataset}/{method}/
+A run is a run folder of the pipeline's layout (sgrn/workflow/pipeline.py: ``results/{dataset}/{method}/
 c{config}/b{bits}/s{seed}``) with ``model.pt`` and ``codes.h5``.
 Opening one (index, checkpoint, dataset files, the query side of codes.h5) takes a moment;
 it is done at its first query and kept until its files change.
@@ -14,8 +14,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from sgrn.pipeline import PATHS, RUN_GLOB, parse_run, run_folder
-from sgrn.search import MODALITIES, Run, SearchError, open_run
+from sgrn.query.search import MODALITIES, Run, SearchError, open_run
+from sgrn.workflow.pipeline import PATHS, RUN_GLOB, parse_run, run_folder
 
 
 @dataclass(frozen=True, order=True)

@@ -1,1 +1,0 @@
-"""The retrieval browser of ``sgrn serve``: a web page over the trained runs under results/."""

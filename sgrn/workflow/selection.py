@@ -1,0 +1,60 @@
+"""Model selection: per dataset, method and code length, the candidate chosen on validation MAP.
+
+`configs` in params.yaml lists the candidates every method gets (the same budget for all;
+what each candidate trains with: sgrn.settings.hyperparams). `select` keeps, per dataset, method
+and code length, the candidate with the best mean validation MAP@all over seeds: the test
+queries never take part. A method listed in `search.follow` (an ablation) is instead shown at
+the candidate chosen for the method it follows: an ablation removes one part from the model
+that was selected, it is not a new model selected again. Torch-free.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from sgrn.settings.hyperparams import SelectionError
+
+
+def select(runs: list[dict], follow: dict[str, str] | None = None) -> dict:
+    """dataset -> method -> "b{bits}" -> the chosen candidate and every candidate's score.
+
+    ``runs``: one dict per trained model with dataset, method, config, bits, seed and
+    val_map_all. Ties in mean validation MAP go to the lower config number (0: as written).
+    ``follow``: method -> the method whose choice it takes (``search.follow``), applied where
+    that method was run; such an entry also names it under "follows".
+    """
+    scores: dict = defaultdict(lambda: defaultdict(list))
+    for run in runs:
+        if run.get("val_map_all") is None:
+            raise SelectionError(
+                f"{run['dataset']}/{run['method']}/c{run['config']}/b{run['bits']}/s{run['seed']}: "
+                "no validation MAP recorded; selection needs validation queries "
+                "(prepare.<dataset>.split.n_validation)")
+        key = (run["dataset"], run["method"], run["bits"])
+        scores[key][run["config"]].append(float(run["val_map_all"]))
+    out: dict = {}
+    for (dataset, method, bits), by_config in sorted(scores.items()):
+        seeds = {len(v) for v in by_config.values()}
+        if len(seeds) != 1:
+            raise SelectionError(f"{dataset}/{method}/b{bits}: candidates were trained with different "
+                                 f"numbers of seeds ({sorted(seeds)}); selection compares equals only")
+        means = {config: float(np.mean(v)) for config, v in sorted(by_config.items())}
+        best = max(means, key=lambda c: (means[c], -c))
+        out.setdefault(dataset, {}).setdefault(method, {})[f"b{bits}"] = {
+            "config": best,
+            "val_map_all": round(means[best], 6),
+            "candidates": {f"c{c}": round(m, 6) for c, m in means.items()},
+        }
+    for per_method in out.values():
+        for method, leader in (follow or {}).items():
+            for key, choice in per_method.get(method, {}).items():
+                lead = per_method.get(leader, {}).get(key)
+                if lead is None:
+                    continue
+                if f"c{lead['config']}" not in choice["candidates"]:
+                    raise SelectionError(f"{method}/{key}: search.follow takes {leader}'s candidate "
+                                         f"c{lead['config']}, which {method} was not trained with")
+                choice.update(config=lead["config"], follows=leader,
+                              val_map_all=choice["candidates"][f"c{lead['config']}"])
+    return out
