@@ -4,7 +4,7 @@
 import yaml
 from snakemake.exceptions import WorkflowError
 
-from sgrn.settings.hyperparams import run_hyperparams
+from sgrn.settings import hyperparams
 from sgrn.settings.params import ParamsError, extract_config, validate_params
 from sgrn.workflow.pipeline import PATHS, STEPS, WILDCARD_PATTERNS, code_inputs, snakemake_shell
 
@@ -81,7 +81,7 @@ def section(*keys):
 def run_hyperparams(wildcards):
     """What a run trains with: candidate {config} of its method on its dataset (for `params:`,
     so that a change to one candidate reruns only its runs)."""
-    family, hyper = run_hyperparams(PARAMS, wildcards.method, wildcards.dataset, int(wildcards.config))
+    family, hyper = hyperparams.run_hyperparams(PARAMS, wildcards.method, wildcards.dataset, int(wildcards.config))
     return {"family": family, **hyper}
 
 
