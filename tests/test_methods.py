@@ -419,7 +419,7 @@ GRGR_FORMS = ["weight", "agreed", "overlap", "concat"]
 
 
 def test_grgr_forms_are_the_tables_choices():
-    from sgrn.hparams import GRGR_FORMS as table_forms
+    from sgrn.hparams.sgrn import GRGR_FORMS as table_forms
 
     assert list(table_forms) == GRGR_FORMS and TABLES["sgrn"]["grgr_form"].default == "weight"
 

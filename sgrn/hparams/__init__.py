@@ -23,8 +23,6 @@ INTRA_FORMS = ("target", "local", "orthogonal", "hash_real")
 """The forms of SGRN's L_intra (method.md section 7); a value joins one or more with '+'."""
 REBASE_FORMS = ("mask", "lift")
 """The forms of SGRN's LRGR (method.md section 4, `graphs.rebase`)."""
-GRGR_FORMS = ("weight", "agreed", "overlap", "concat")
-"""The readings of SGRN's GRGR (method.md section 6), each a reading of one sentence of the paper."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sgrn.hparams import GLOBAL_GRAPH, GRGR_FORMS, INTRA_FORMS, LEARNING_RATE, REBASE_FORMS, Param
+from sgrn.hparams import GLOBAL_GRAPH, INTRA_FORMS, LEARNING_RATE, REBASE_FORMS, Param
+
+GRGR_FORMS = ("weight", "agreed", "overlap", "concat")
+"""The readings of SGRN's GRGR (method.md section 6), each a reading of one sentence of the paper's text."""
 
 TABLE: dict[str, Param] = {
     "global_graph": GLOBAL_GRAPH,
