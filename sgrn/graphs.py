@@ -143,15 +143,30 @@ def cross_graph(s_i: Tensor, s_t: Tensor) -> Tensor:
     return 0.5 * (s_it + s_it.T)
 
 
-def joint_graph(s_i: Tensor, s_t: Tensor, beta: float, eta: float, cross: float = 0.0) -> Tensor:
+def overlap_graph(c_i: Tensor, c_t: Tensor) -> Tensor:
+    """S_X = signed((U + U^T) / 2), U = norm(C'_I) norm(C'_T)^T (section 6, grgr_form overlap) [ours].
+
+    The image-to-text similarity U[i, j] is the overlap of i's rebased image neighbourhood with
+    j's rebased text neighbourhood, from the graphs in [0, 1] (C'_X, not S'_X: rows of S'_X are
+    mostly -1, so the cosine of any two of them is high and cross_graph reads every pair as
+    similar); mapped to [-1, 1] as the graphs are, symmetrised as cross_graph is.
+    """
+    u = _unit_rows(c_i) @ _unit_rows(c_t).T
+    return signed(0.5 * (u + u.T))
+
+
+def joint_graph(
+    s_i: Tensor, s_t: Tensor, beta: float, eta: float, cross: float = 0.0, s_cross: Tensor | None = None
+) -> Tensor:
     """Cross-modal graph S_J of DJSRH (section 5), m = number of rows.
 
     S~ = beta S_I + (1 - beta) S_T;  S_J = (1 - eta) S~ + eta S~ S~^T / m.
-    With ``cross`` > 0 [ours, section 6]: S~ = (1 - cross) S~ + cross cross_graph(S_I, S_T).
+    With ``cross`` > 0 [ours, section 6]: S~ = (1 - cross) S~ + cross S_X, S_X = ``s_cross``,
+    by default cross_graph(S_I, S_T).
     """
     s = beta * s_i + (1.0 - beta) * s_t
     if cross != 0:
-        s = (1.0 - cross) * s + cross * cross_graph(s_i, s_t)
+        s = (1.0 - cross) * s + cross * (cross_graph(s_i, s_t) if s_cross is None else s_cross)
     m = s.shape[0]
     return (1.0 - eta) * s + eta * _symmetrise(s @ s.T) / m
 
@@ -165,3 +180,23 @@ def enhanced_weight(s_i: Tensor, s_t: Tensor, kappa: float, epsilon: float) -> T
     """
     e = torch.sigmoid(kappa * s_i * s_t) - 0.5
     return 1.0 + 2.0 * epsilon * e
+
+
+def agreed_weight(s_i: Tensor, s_t: Tensor, kappa: float, epsilon: float) -> Tensor:
+    """GRGR enhanced weight that keeps agreed edges and weakens the rest (grgr_form agreed) [ours].
+
+    W = min(1, enhanced_weight(S_I, S_T, kappa, epsilon)), in (1 - epsilon, 1]: an edge on
+    which both modalities agree (S_I * S_T >= 0) keeps its weight 1, one on which they conflict
+    is weakened towards 1 - epsilon; no edge is raised, so no target leaves the range of S_J.
+    epsilon = 0 gives W = 1 exactly.
+    """
+    return enhanced_weight(s_i, s_t, kappa, epsilon).clamp(max=1.0)
+
+
+def concat_graph(s_i: Tensor, s_it: Tensor, s_t: Tensor) -> Tensor:
+    """The joint target [[S_I, S_IT], [S_TI, S_T]], S_TI = S_IT^T: (2m, 2m) (grgr_form concat) [ours].
+
+    The image and text similarity matrices concatenated into one cross-modal matrix, rows and
+    columns ordered images first, then texts; aligned with `losses.block_inter_loss`.
+    """
+    return torch.cat([torch.cat([s_i, s_it], dim=1), torch.cat([s_it.T, s_t], dim=1)], dim=0)

@@ -300,3 +300,67 @@ def test_target_symmetric_float32():
     s_t = graphs.signed(graphs.rebase(c_t, 10, 10.0, 0.5))
     s = 1.5 * (graphs.enhanced_weight(s_i, s_t, 5.0, 0.3) * graphs.joint_graph(s_i, s_t, 0.9, 0.4))
     assert sym(s)
+
+
+# --------------------------------------------------------------------------- GRGR's readings (grgr_form)
+
+
+def test_agreed_weight_matches_loops(feats, tied):
+    s_i = graphs.signed(graphs.rebase(graphs.cosine_graph(feats)[:5, :5], 2, 10.0, 0.5))
+    s_t = graphs.signed(tied)
+    eps = 0.3
+    w = graphs.agreed_weight(s_i, s_t, 5.0, eps)
+    m = len(s_i)
+    si, st = s_i.tolist(), s_t.tolist()
+    # agreed edge (product >= 0): weight 1; conflicting one: the enhanced weight, below 1
+    expected = [[1.0 if si[i][j] * st[i][j] >= 0 else 1 + 2 * eps * (sigmoid(5.0 * si[i][j] * st[i][j]) - 0.5)
+                 for j in range(m)] for i in range(m)]
+    assert close(w, expected) and sym(w)
+    conflict = (s_i * s_t) < 0
+    assert conflict.any() and (~conflict).any()
+    assert (w[conflict] < 1).all() and (w[conflict] > 1 - eps).all() and (w[~conflict] == 1).all()
+    assert torch.equal(graphs.agreed_weight(s_i, s_t, 5.0, 0.0), torch.ones_like(w))
+
+
+def ref_overlap(c_i, c_t):
+    def unit(row):
+        n = math.sqrt(sum(x * x for x in row))
+        return [x / max(n, 1e-12) for x in row]
+
+    ui, ut = [unit(r) for r in c_i], [unit(r) for r in c_t]
+    m = len(c_i)
+    u = [[sum(a * b for a, b in zip(ui[i], ut[j])) for j in range(m)] for i in range(m)]
+    return [[2 * (u[i][j] + u[j][i]) / 2 - 1 for j in range(m)] for i in range(m)]
+
+
+def test_overlap_graph_matches_loops_and_reads_disjoint_neighbourhoods_as_dissimilar(feats):
+    g = torch.Generator().manual_seed(5)
+    c_i = graphs.rebase(graphs.cosine_graph(feats), 2, 10.0, 0.5)
+    c_t = graphs.rebase(graphs.cosine_graph(torch.rand(6, 4, generator=g, dtype=torch.float64)), 2, 10.0, 0.5)
+    s_x = graphs.overlap_graph(c_i, c_t)
+    assert close(s_x, ref_overlap(c_i.tolist(), c_t.tolist())) and sym(s_x)
+    assert s_x.min() >= -1 and s_x.max() <= 1
+    # two items whose neighbourhoods share no one are dissimilar (-1), identical ones similar (+1)
+    blocks = torch.block_diag(torch.ones(2, 2), torch.ones(2, 2)).double()
+    assert close(graphs.overlap_graph(blocks, blocks), graphs.signed(blocks).tolist(), tol=1e-12)
+    # and its place in the joint graph: S_X instead of cross_graph(S_I, S_T)
+    s_i, s_t = graphs.signed(c_i), graphs.signed(c_t)
+    mixed = (0.6 * (0.9 * s_i + 0.1 * s_t) + 0.4 * s_x).tolist()
+    m = len(mixed)
+    second = [[sum(mixed[i][k] * mixed[j][k] for k in range(m)) / m for j in range(m)] for i in range(m)]
+    expected = [[0.6 * mixed[i][j] + 0.4 * second[i][j] for j in range(m)] for i in range(m)]
+    assert close(graphs.joint_graph(s_i, s_t, 0.9, 0.4, cross=0.4, s_cross=s_x), expected)
+
+
+def test_concat_graph_matches_loops(feats, tied):
+    g = torch.Generator().manual_seed(6)
+    s_i = graphs.signed(tied)
+    s_t = graphs.signed(graphs.cosine_graph(torch.rand(5, 4, generator=g, dtype=torch.float64)))
+    s_it = torch.rand(5, 5, generator=g, dtype=torch.float64)  # not symmetric: S_TI is its transpose
+    s = graphs.concat_graph(s_i, s_it, s_t)
+    m = 5
+    a, b, c = s_i.tolist(), s_it.tolist(), s_t.tolist()
+    expected = [[(a[i][j] if j < m else b[i][j - m]) if i < m else (b[j][i - m] if j < m else c[i - m][j - m])
+                 for j in range(2 * m)] for i in range(2 * m)]
+    assert s.shape == (10, 10) and close(s, expected, tol=0)
+    assert sym(graphs.concat_graph(s_i, graphs.joint_graph(s_i, s_t, 0.9, 0.4), s_t))

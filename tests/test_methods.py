@@ -412,3 +412,94 @@ def test_jdsh_pair_weight_scales_the_paired_term(batch):
     l_full, terms = full.loss(h_img, h_txt, t)
     l_none, _ = none.loss(h_img, h_txt, t)
     assert l_none.item() == pytest.approx((l_full + terms["pair"]).item(), rel=1e-6)
+
+
+# ------------------------------------------------------------------ GRGR's readings (grgr_form)
+
+GRGR_FORMS = ["weight", "agreed", "overlap", "concat"]
+
+
+def test_grgr_forms_are_the_tables_choices():
+    from sgrn.hparams.sgrn import GRGR_FORMS as table_forms
+
+    assert list(table_forms) == GRGR_FORMS and TABLES["sgrn"]["grgr_form"].default == "weight"
+
+
+@pytest.mark.parametrize("form", GRGR_FORMS)
+def test_grgr_off_ablates_every_reading_and_then_sgrn_is_djsrh_exactly(batch, form):
+    f_img, f_txt, h_img, h_txt = batch
+    grgr = dict(batch_size=M, k=4, epsilon=0.3, cross=0.4, grgr_form=form)
+    off, bare = SGRN(**grgr, grgr=False), SGRN(batch_size=M, k=4, epsilon=0.0, cross=0.0)
+    t_off, t_bare = off.targets(f_img, f_txt), bare.targets(f_img, f_txt)
+    assert all(torch.equal(t_off[key], t_bare[key]) for key in t_bare)
+    assert torch.equal(off.loss(h_img, h_txt, t_off)[0], bare.loss(h_img, h_txt, t_bare)[0])
+    # every switch off, this reading's included: DJSRH bit for bit
+    sgrn = SGRN(batch_size=M, **{**DEGENERATE, "epsilon": 0.3}, cross=0.4, grgr=False, grgr_form=form)
+    t_s, t_d = sgrn.targets(f_img, f_txt), DJSRH(batch_size=M).targets(f_img, f_txt)
+    assert all(torch.equal(t_s[key], t_d[key]) for key in ("S", "S_img", "S_txt"))
+    assert torch.equal(sgrn.loss(h_img, h_txt, t_s)[0], DJSRH().loss(h_img, h_txt, t_d)[0])
+
+
+@pytest.mark.parametrize("form", GRGR_FORMS[1:])
+def test_each_reading_changes_the_loss_of_the_first(batch, form):
+    f_img, f_txt, h_img, h_txt = batch
+    first = SGRN(batch_size=M, k=4, cross=0.4)
+    other = SGRN(batch_size=M, k=4, cross=0.4, grgr_form=form)
+    l_first, _ = first.loss(h_img, h_txt, first.targets(f_img, f_txt))
+    l_other, _ = other.loss(h_img, h_txt, other.targets(f_img, f_txt))
+    assert abs(l_first.item() - l_other.item()) > 1e-4
+
+
+def test_agreed_and_overlap_readings_build_their_target_from_their_graph(batch):
+    from sgrn.graphs import agreed_weight, enhanced_weight, joint_graph, overlap_graph, rebase
+
+    f_img, f_txt, _, _ = batch
+    p = dict(batch_size=M, k=4, epsilon=0.3, cross=0.4)
+    r_img, r_txt = (rebase(cosine_graph(f), 4, 10.0, 0.5) for f in (f_img, f_txt))
+    s_img, s_txt = signed(r_img), signed(r_txt)
+    agreed = SGRN(**p, grgr_form="agreed").targets(f_img, f_txt)["S"]
+    expected = 1.5 * (agreed_weight(s_img, s_txt, 5.0, 0.3) * joint_graph(s_img, s_txt, 0.9, 0.4, 0.4))
+    assert torch.equal(agreed, expected)
+    overlap = SGRN(**p, grgr_form="overlap").targets(f_img, f_txt)["S"]
+    first = SGRN(**p).targets(f_img, f_txt)["S"]
+    s_joint = joint_graph(s_img, s_txt, 0.9, 0.4, 0.4, overlap_graph(r_img, r_txt))
+    assert torch.equal(overlap, 1.5 * (enhanced_weight(s_img, s_txt, 5.0, 0.3) * s_joint))
+    assert (overlap - first).abs().max() > 0.05
+
+
+def block_reference(h_i, h_t, s_block, lambda1, lambda2):
+    """L_inter of the concatenated reading (method.md section 6), entry by entry."""
+    h = h_i + h_t
+    m = len(h_i)
+    sums = {}
+    for i in range(2 * m):
+        for j in range(2 * m):
+            block = (i >= m, j >= m)
+            sums[block] = sums.get(block, 0.0) + (_cos(h[i], h[j]) - s_block[i][j]) ** 2
+    mean = {block: total / m**2 for block, total in sums.items()}
+    return (0.5 * (mean[False, True] + mean[True, False]) + lambda1 * mean[False, False]
+            + lambda2 * mean[True, True])
+
+
+def test_concat_reading_is_the_block_loss_of_its_formula(batch):
+    from sgrn.methods.losses import block_inter_loss, inter_loss
+
+    f_img, f_txt, h_img, h_txt = batch
+    h_img, h_txt = h_img.double(), h_txt.double()
+    method = SGRN(batch_size=M, k=4, xi=0.0, zeta=0.0, lambda1=0.2, lambda2=0.3, grgr_form="concat")
+    t = method.targets(f_img.double(), f_txt.double())
+    mu, s = 1.5, t["S"].tolist()
+    s_i, s_t = (mu * t["S_img"]).tolist(), (mu * t["S_txt"]).tolist()
+    s_block = [s_i[i] + s[i] for i in range(M)] + [[s[j][i] for j in range(M)] + s_t[i] for i in range(M)]
+    expected = block_reference(h_img.tolist(), h_txt.tolist(), s_block, 0.2, 0.3)
+    assert method.loss(h_img, h_txt, t)[1]["inter"].item() == pytest.approx(expected, rel=1e-9)
+    # with every block equal to S it is the first reading's L_inter
+    same = torch.cat([torch.cat([t["S"], t["S"]], 1), torch.cat([t["S"], t["S"]], 1)])
+    assert block_inter_loss(h_img, h_txt, same, 0.2, 0.3).item() == pytest.approx(
+        inter_loss(h_img, h_txt, t["S"], 0.2, 0.3).item(), rel=1e-12)
+
+
+@pytest.mark.parametrize("bad", ["nosuch", "weight+concat", "", 1, None])
+def test_unknown_grgr_form_is_refused_naming_the_key_and_the_readings(bad):
+    with pytest.raises(ValueError, match=r"sgrn: parameter grgr_form=.*(weight, agreed, overlap, concat|must)"):
+        resolve_method_params("sgrn", {"grgr_form": bad}, 32)

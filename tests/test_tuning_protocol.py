@@ -208,3 +208,25 @@ def test_shipped_sgrn_is_the_papers_and_sgrn_plus_adds_only_the_borrowed_parts()
     assert {"sgrn", "sgrn-plus", "djsrh", "jdsh", "dgcpn", "cca_itq"} <= set(params["methods"])
     train = params["train"]
     assert train["validate_every"] == 1 and train["patience"] and train["epochs"] > train["patience"]
+
+
+def test_issue35_study_blocks_are_sgrn_with_one_reading_or_form_changed():
+    """Every reading of GRGR and every form of L_intra has a block (sgrn is the default reading and
+    hash_real); none of them is a run of the demo's list."""
+    from sgrn.hparams import INTRA_FORMS
+    from sgrn.hparams.sgrn import GRGR_FORMS
+    from sgrn.params import load_params, method_config
+
+    params = load_params(ROOT / "params.yaml")
+    study = {"grgr_form": "sgrn-grgr-", "intra_form": "sgrn-intra-"}
+    sgrn = method_config(params, "sgrn", "demo")[1]
+    for key, prefix in study.items():
+        blocks = [name for name in params["method_params"] if name.startswith(prefix)]
+        tried = {sgrn[key]}
+        for name in blocks:
+            block = method_config(params, name, "demo")[1]
+            assert {k for k in block if block[k] != sgrn[k]} == {key}, name
+            assert name == prefix + block[key].replace("_", "-")
+            tried.add(block[key])
+        assert tried == set(GRGR_FORMS if key == "grgr_form" else INTRA_FORMS)
+        assert not set(blocks) & set(params["methods"])

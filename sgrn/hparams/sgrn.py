@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from sgrn.hparams import GLOBAL_GRAPH, INTRA_FORMS, LEARNING_RATE, REBASE_FORMS, Param
 
+GRGR_FORMS = ("weight", "agreed", "overlap", "concat")
+"""The readings of SGRN's GRGR (method.md section 6), each a reading of one sentence of the paper's text."""
+
 TABLE: dict[str, Param] = {
     "global_graph": GLOBAL_GRAPH,
     "lr": LEARNING_RATE,
@@ -20,6 +23,12 @@ TABLE: dict[str, Param] = {
     # GRGR on/off as a whole (section 6): false = no enhanced weight and no cross term,
     # whatever epsilon and cross say (the no-grgr ablation; cross may be searched)
     "grgr": Param(True),
+    # which reading of GRGR (section 6): weight = the enhanced weight W on the joint graph (the
+    # first reconstruction); agreed = W keeps the edges both modalities agree on and weakens the
+    # rest, never raising one; overlap = S_IT from the overlap of the rebased neighbourhoods;
+    # concat = the 2m x 2m joint target [[S'_I, S_IT], [S_TI, S'_T]] against the block matrix of
+    # code similarities
+    "grgr_form": Param("weight", choices=GRGR_FORMS),
     "epsilon": Param(0.3, low=0, high=1),  # GRGR enhanced-weight strength, 0 = off
     # GRGR image-to-text and text-to-image similarities mixed into the joint graph, 0 = off
     "cross": Param(0.0, low=0, high=1),

@@ -36,6 +36,24 @@ def inter_loss(h_img: Tensor, h_txt: Tensor, s: Tensor, lambda1: float, lambda2:
     )
 
 
+def block_inter_loss(h_img: Tensor, h_txt: Tensor, s_block: Tensor, lambda1: float, lambda2: float) -> Tensor:
+    """L_inter of GRGR's concatenated reading (grgr_form concat, section 6) [ours].
+
+    The block matrix of code similarities H^ H^T, H = [H_I; H_T] (2m, c), i.e.
+    [[H^_I H^_I^T, H^_I H^_T^T], [H^_T H^_I^T, H^_T H^_T^T]], against the (2m, 2m) joint
+    target ``s_block`` (`graphs.concat_graph`): the mean squared error of each block, the two
+    cross-modal blocks weighted 1/2 each, the image block lambda1, the text block lambda2.
+    With every block of the target equal to S this is `inter_loss` (up to rounding).
+    """
+    m = h_img.shape[0]
+    err = (code_similarity(torch.cat([h_img, h_txt]), torch.cat([h_img, h_txt])) - s_block) ** 2
+    return (
+        0.5 * (err[:m, m:].mean() + err[m:, :m].mean())
+        + lambda1 * err[:m, :m].mean()
+        + lambda2 * err[m:, m:].mean()
+    )
+
+
 def paired_similarity(h_img: Tensor, h_txt: Tensor) -> Tensor:
     """mean(diag(H^_I H^_T^T)): the mean cosine of the codes of each pair's image and text.
 

@@ -5,9 +5,18 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from sgrn.graphs import enhanced_weight, joint_graph, knn_mask, rebase, signed
+from sgrn.graphs import (
+    agreed_weight,
+    concat_graph,
+    enhanced_weight,
+    joint_graph,
+    knn_mask,
+    overlap_graph,
+    rebase,
+    signed,
+)
 from sgrn.methods.base import Method
-from sgrn.methods.losses import half_binary_loss, inter_loss, intra_loss, paired_similarity
+from sgrn.methods.losses import block_inter_loss, half_binary_loss, inter_loss, intra_loss, paired_similarity
 
 
 class SGRN(Method):
@@ -27,15 +36,17 @@ class SGRN(Method):
         p = self.params
 
         def local_graph(c: Tensor) -> Tensor:
-            return signed(rebase(c, p["k"], p["gamma"], p["omega"], p["knn"], p["gate"],
-                                 p["rebase_form"]))
+            return rebase(c, p["k"], p["gamma"], p["omega"], p["knn"], p["gate"], p["rebase_form"])
 
         c_img, c_txt = self.cosine_graphs(f_img, f_txt)
-        s_img, s_txt = local_graph(c_img), local_graph(c_txt)
-        # grgr off zeroes GRGR's two strengths: no cross term, W = 1 exactly
+        r_img, r_txt = local_graph(c_img), local_graph(c_txt)
+        s_img, s_txt = signed(r_img), signed(r_txt)
+        # grgr off zeroes GRGR's two strengths, whatever its form: no cross term, W = 1 exactly
         cross, epsilon = (p["cross"], p["epsilon"]) if p["grgr"] else (0.0, 0.0)
-        s_joint = joint_graph(s_img, s_txt, p["beta"], p["eta"], cross)
-        w = enhanced_weight(s_img, s_txt, p["kappa"], epsilon)
+        form = p["grgr_form"]
+        s_cross = overlap_graph(r_img, r_txt) if form == "overlap" and cross != 0 else None
+        s_joint = joint_graph(s_img, s_txt, p["beta"], p["eta"], cross, s_cross)
+        w = (agreed_weight if form == "agreed" else enhanced_weight)(s_img, s_txt, p["kappa"], epsilon)
         out = {"S": p["mu"] * (w * s_joint), "S_img": s_img, "S_txt": s_txt}
         if "local" in p["intra_form"].split("+"):
             out.update(N_img=knn_mask(c_img, p["k"]), N_txt=knn_mask(c_txt, p["k"]))
@@ -45,13 +56,19 @@ class SGRN(Method):
         self, h_img: Tensor, h_txt: Tensor, targets: dict[str, Tensor]
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """L = L_inter + xi L_intra + zeta L_hash-real - pair mean(diag(H^_I H^_T^T)) (section 7)
-        on tanh outputs (m, c).
+        on tanh outputs (m, c); under GRGR's concatenated reading (section 6) L_inter is over the
+        (2m, 2m) joint target [[mu S'_I, S], [S^T, mu S'_T]].
 
         A term whose weight is 0 is only logged, outside the autograd graph; the terms are
         returned detached.
         """
         p = self.params
-        inter = inter_loss(h_img, h_txt, targets["S"], p["lambda1"], p["lambda2"])
+        if p["grgr"] and p["grgr_form"] == "concat":
+            mu = p["mu"]  # the diagonal blocks scaled as the cross-modal target S is
+            s_block = concat_graph(mu * targets["S_img"], targets["S"], mu * targets["S_txt"])
+            inter = block_inter_loss(h_img, h_txt, s_block, p["lambda1"], p["lambda2"])
+        else:
+            inter = inter_loss(h_img, h_txt, targets["S"], p["lambda1"], p["lambda2"])
         grad = torch.is_grad_enabled()
         with torch.set_grad_enabled(grad and p["xi"] != 0):
             intra = intra_loss(p["intra_form"], h_img, h_txt,
