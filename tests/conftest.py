@@ -10,8 +10,16 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import torch  # noqa: E402
+from ci_guard import shared_data  # noqa: E402
 
 from workflow_utils import BIN, read_params, run, tiny_copy, write_params  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mirflickr_sample():
+    """The shared MIRFlickr-25K sample (../shared/data/mirflickr25k: the lists of 20,015 pairs,
+    images of 730); skipped where it is not there, a failure in CI."""
+    return shared_data("mirflickr25k", "all_imgs.txt", "all_tags.txt", "all_labels.txt")
 
 
 @pytest.fixture(scope="session")

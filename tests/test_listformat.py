@@ -8,11 +8,6 @@ import pytest
 from sgrn.data.errors import DataError
 from sgrn.data.listformat import read_list_dataset
 
-# shared/ lies beside the checkout (CI clones elsewhere and puts a copy of it there too)
-MIRFLICKR = next((p for p in (Path(__file__).resolve().parents[2] / "shared" / "data" / "mirflickr25k",
-                              Path("/work/shared/data/mirflickr25k")) if p.is_dir()),
-                 Path("/work/shared/data/mirflickr25k"))
-
 IMGS = ["img/a.jpg", "img/b.jpg", "img/c.jpg"]
 TAGS = [" Sky , ,NIKON", "sea", "dog,sky"]
 LABELS = ["1 0 1", "0 1 0", "1 1 1"]
@@ -193,15 +188,8 @@ def test_bad_option_values(tmp_path):
         read_list_dataset(root, rows_without_label="ignore")
 
 
-@pytest.fixture(scope="module")
-def mirflickr():
-    if not (MIRFLICKR / "all_imgs.txt").is_file():
-        pytest.skip(f"MIRFlickr-25K list files not found at {MIRFLICKR}")
-    return MIRFLICKR
-
-
-def test_real_mirflickr_lists(mirflickr):
-    ds = read_list_dataset(mirflickr, missing_images="ignore")
+def test_real_mirflickr_lists(mirflickr_sample):
+    ds = read_list_dataset(mirflickr_sample, missing_images="ignore")
     assert len(ds) == 20015
     assert ds.labels.shape == (20015, 24)
     assert ds.labels.any(axis=1).all()
@@ -211,13 +199,13 @@ def test_real_mirflickr_lists(mirflickr):
     assert {t for row in ds.tags for t in row} <= set(ds.vocab)
 
 
-def test_real_mirflickr_images(mirflickr):
-    ds = read_list_dataset(mirflickr, missing_images="skip")
+def test_real_mirflickr_images(mirflickr_sample):
+    ds = read_list_dataset(mirflickr_sample, missing_images="skip")
     assert len(ds) == 730
     assert ds.skipped_missing_images == 20015 - 730
     assert all(ds.image_file(i).is_file() for i in range(len(ds)))
     with pytest.raises(DataError, match=r"all_imgs\.txt line \d+: expected an image file"):
-        read_list_dataset(mirflickr)
+        read_list_dataset(mirflickr_sample)
 
 
 def test_images_under_a_separate_root(tmp_path):

@@ -15,7 +15,6 @@ import pytest
 import yaml
 from PIL import Image
 from test_download import serve
-from test_listformat import MIRFLICKR
 
 from sgrn.data.errors import DataError
 from sgrn.data.listformat import read_list_dataset
@@ -23,7 +22,6 @@ from sgrn.data.mirflickr import CONCEPTS, clean, convert, read_official
 from workflow_utils import REPO, env
 
 N = 50
-SHARED = MIRFLICKR
 
 
 def fixture_tags(i: int) -> list[str]:
@@ -217,9 +215,8 @@ def test_a_wrong_checksum_stops_the_step_and_keeps_the_bytes(tmp_path):
     assert not (tmp_path / "raw").exists()
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="shared MIRFlickr sample not present")
-def test_shared_sample_as_an_on_disk_dataset(tmp_path):
-    params = params_for(tmp_path, "mfs", {"source": "local", "path": str(SHARED)},
+def test_shared_sample_as_an_on_disk_dataset(tmp_path, mirflickr_sample):
+    params = params_for(tmp_path, "mfs", {"source": "local", "path": str(mirflickr_sample)},
                         {"missing_images": "skip",
                          "split": {"kind": "random", "n_query": 100, "n_validation": 100}})
     proc = step("download", params, tmp_path, "--dataset", "mfs", "--out", "raw")

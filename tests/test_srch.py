@@ -203,8 +203,14 @@ def test_global_set_graph_keeps_the_code_graph_per_batch():
     assert SRCH(batch_size=32, k=5).code_neighbours(32) == 5
     feats = clustered_features()
     cfg = TrainConfig(epochs=2, validate_every=1, text_hidden=32, device="cpu", num_threads=1)
-    ckpt = train(feats, "srch", resolve_method_params("srch", {"global_graph": True}, cfg.batch_size), 16, 0, cfg)
-    assert ckpt["best_epoch"] in (1, 2)
+    records = []
+    ckpt = train(feats, "srch", resolve_method_params("srch", {"global_graph": True}, cfg.batch_size), 16, 0, cfg,
+                 on_epoch=lambda e, r: records.append(r))
+    maps = [r["val_map_all"] for r in records]
+    assert len(maps) == 2 and ckpt["val_map_all"] == max(maps) and ckpt["best_epoch"] == 1 + maps.index(max(maps))
+    per_batch = train(feats, "srch", resolve_method_params("srch", {}, cfg.batch_size), 16, 0, cfg)
+    assert any(not torch.equal(tensor, per_batch["model"]["image"][key])  # the global graph was used
+               for key, tensor in ckpt["model"]["image"].items())
 
 
 # --------------------------------------------------------------------------- bad input

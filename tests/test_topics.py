@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
-from test_listformat import MIRFLICKR, make
+from test_listformat import make
 from test_mirflickr import params_for, step
 
 from sgrn.features.topics import check_topic_dim, topic_vectors
@@ -165,15 +165,14 @@ def test_extract_refuses_more_topics_than_tags_naming_the_key(tmp_path):
 
 # --- the real MIRFlickr lists ---------------------------------------------------------------------
 
-@pytest.mark.skipif(not MIRFLICKR.is_dir(), reason=f"the shared MIRFlickr-25K sample is not at {MIRFLICKR}")
-def test_topic_vectors_of_the_mirflickr_sample():
+def test_topic_vectors_of_the_mirflickr_sample(mirflickr_sample):
     """The 730 pairs with images, split as params.yaml says: topics in seconds, carrying label signal."""
     from sgrn.data.bow import bag_of_words
     from sgrn.data.listformat import read_list_dataset
     from sgrn.data.splits import split_from_params
     from sgrn.settings.paramfile import load_params
 
-    data = read_list_dataset(MIRFLICKR, image_root=MIRFLICKR, missing_images="skip",
+    data = read_list_dataset(mirflickr_sample, image_root=mirflickr_sample, missing_images="skip",
                              rows_without_label="error", text="tags")
     bow = bag_of_words(data.tags, data.vocab)
     assert bow.shape == (730, 1386)
