@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Step 8, report: results/metrics.json (means over seeds), results/summary.json (MAP@all per
-method and code length), tables (Markdown, CSV) and plots, of the configurations chosen on
-validation (selection.json)."""
+method and code length), tables (Markdown, CSV), the readings of each reference method
+({dataset}_readings.csv and .md) and plots, of the configurations chosen on validation
+(selection.json)."""
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sgrn.settings.hyperparams import run_hyperparams
 from sgrn.settings.params import load_params
 from sgrn.workflow.evaluations import load_runs
 from sgrn.workflow.report import (
+from sgrn.workflow.readings import write_readings
     aggregate,
     describe_budget,
     describe_choices,
@@ -46,6 +48,8 @@ def main(args, log):
                + describe_budget(selection, runs, params["train"], dataset) for dataset in selection}
     with atomic_path(args.tables) as tmp:
         write_tables(runs, tmp, digits=digits, reference=params["report"]["reference"], choices=choices)
+        for dataset in dict.fromkeys(run["dataset"] for run in runs):
+            write_readings(tmp, dataset, followers(selection))
     with atomic_path(args.plots) as tmp:
         write_plots(runs, tmp, dashed=followers(selection))
     log.info("report of %d runs -> %s, %s, %s, %s", len(runs), args.metrics, args.summary, args.tables, args.plots)

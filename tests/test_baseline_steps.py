@@ -1,5 +1,5 @@
 """DSAH, HNH, SRCH and UCCH through the step scripts (train, encode, evaluate), run with the
-command lines the drivers run (sgrn.pipeline.STEPS), on the tiny demo's features: as the
+command lines the drivers run (sgrn.workflow.pipeline.STEPS), on the tiny demo's features: as the
 Snakemake tests take sgrn and djsrh through them. Only the scripts' interface is used: the
 files each step writes and what they say, not the methods' internals."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import h5py
 import pytest
 import torch
 
-from sgrn.pipeline import STEPS, path
+from sgrn.workflow.pipeline import STEPS, path
 from workflow_utils import BIN, read_params, run
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,8 @@ from toy_data import cos_matrix, mse
 from sgrn.methods.djsrh import DJSRH
 from sgrn.methods.losses import inter_loss, paired_similarity
 from sgrn.methods.sgrn import SGRN
-from sgrn.params import load_params, method_config
+from sgrn.settings.hyperparams import method_config
+from sgrn.settings.params import load_params
 from workflow_utils import REPO
 
 M, BITS = 16, 12

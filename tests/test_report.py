@@ -17,7 +17,9 @@ from sgrn.workflow.report import (
     length_figures,
     map_by_length,
     paired_differences,
+    seeds_and_queries_interval,
     selected_runs,
+    starred,
     summary,
     validation_view,
     write_plots,
@@ -138,11 +140,15 @@ def test_paired_differences_to_a_reference(tmp_path):
     mean, std, n = row[3]["i2t_map_all"]
     assert (row[1], n) == ("sgrn", 2)
     assert mean == pytest.approx(0.15) and std == pytest.approx(0.05)  # differences 0.1 and 0.2
-    assert row[4] == {"i2t": None, "t2i": None}  # no per-query AP in these evaluations
+    both, over_seeds = row[4]["i2t"]
+    assert both is None  # no per-query AP in these evaluations
+    # paired t over two seeds: 0.15 +- t(0.975, 1) * 0.05 (sample std 0.0707 / sqrt 2)
+    assert over_seeds == pytest.approx((0.15 - 12.706 * 0.05, 0.15 + 12.706 * 0.05), abs=1e-3)
     write_tables(runs, tmp_path / "tables", reference="djsrh")
     md = (tmp_path / "tables/demo.md").read_text()
     assert "## Difference to djsrh, paired by seed" in md
-    assert "| sgrn | 16 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | 2 | n/a | n/a |" in md
+    assert ("| sgrn | 16 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | 2 | "
+            "n/a | [-0.485, +0.785] | n/a | [-0.485, +0.785] |") in md
 
 
 def test_differences_to_several_references_in_markdown_and_csv(tmp_path):
@@ -155,11 +161,14 @@ def test_differences_to_several_references_in_markdown_and_csv(tmp_path):
     write_tables(runs, tmp_path / "tables", reference=["djsrh", "sgrn"])
     md = (tmp_path / "tables/demo.md").read_text()
     assert "## Difference to djsrh, paired by seed" in md and "## Difference to sgrn, paired by seed" in md
-    assert "| djsrh | 16 | -0.125 | -0.125 | -0.125 | -0.125 | 1 | [-0.125, -0.125] * | [-0.125, -0.125] * |" in md
+    # one seed: the interval is over the queries alone, and training noise is not measured: no star
+    assert ("| djsrh | 16 | -0.125 | -0.125 | -0.125 | -0.125 | 1 | "
+            "[-0.125, -0.125] | n/a | [-0.125, -0.125] | n/a |") in md
     table = pd.read_csv(tmp_path / "tables/demo_differences.csv")
     row = table[(table.reference == "djsrh") & (table.metric == "t2i_map_all")].iloc[0]
     assert (row.method, row.bits, row.queries, row.seeds) == ("sgrn", 16, "test", 1)
     assert (row["mean"], row.low, row.high) == pytest.approx((0.125, 0.125, 0.125))
+    assert (row.interval, row.starred) == ("seeds and queries", False) and np.isnan(row.seed_low)
     assert table[table.metric == "i2t_map50"].low.isna().all()
     assert set(table.reference) == {"djsrh", "sgrn"}
 
@@ -178,34 +187,60 @@ def _runs_with_query_aps(tmp_path, aps):
     return load_runs(tmp_path, params)
 
 
-def test_query_interval_pairs_queries_and_seeds(tmp_path):
-    """The interval resamples queries of the seed-averaged per-query difference: it holds the
-    mean difference, excludes 0 for a difference every query shares, holds 0 for one that a
-    few queries carry in opposite directions."""
+def test_a_star_needs_the_gap_on_seeds_and_queries_together(tmp_path):
+    """The interval resamples seeds, then queries (seeded): a gap that every seed and query
+    shares is starred, and its seed-level t interval is shown beside it; a gap that two seeds
+    carry and the third reverses holds 0, although averaging over the seeds first and
+    resampling the queries alone (the earlier rule) would have starred it; so does a gap that
+    a few queries carry in opposite directions."""
     rng = np.random.default_rng(1)
-    base = rng.uniform(0.2, 0.8, size=(2, 200))
+    base = rng.uniform(0.2, 0.8, size=(3, 200))
     steady = _runs_with_query_aps(tmp_path / "steady", {
-        ("djsrh", 0): base[0], ("djsrh", 1): base[1],
-        ("sgrn", 0): base[0] + rng.uniform(0.01, 0.03, 200), ("sgrn", 1): base[1] + 0.02})
+        **{("djsrh", s): base[s] for s in range(3)},
+        **{("sgrn", s): base[s] + 0.02 + rng.uniform(-0.01, 0.01, 200) for s in range(3)}})
     (row,) = paired_differences(steady, "djsrh")
-    low, high = row[4]["i2t"]
+    (low, high), (seed_low, seed_high) = row[4]["i2t"]
     assert 0 < low < row[3]["i2t_map_all"][0] < high < 0.03
+    assert seed_low < row[3]["i2t_map_all"][0] < seed_high
     write_tables(steady, tmp_path / "tables", reference="djsrh")
-    assert f"| [{low:+.3f}, {high:+.3f}] * |" in (tmp_path / "tables/demo.md").read_text()
+    md = (tmp_path / "tables/demo.md").read_text()
+    assert f"| [{low:+.3f}, {high:+.3f}] * | [{seed_low:+.3f}, {seed_high:+.3f}] |" in md
+    assert "This table makes 2 comparisons" in md  # one method, one length, two directions
+
+    shift = [0.05, 0.05, -0.04]
+    reversed_by_a_seed = {**{("djsrh", s): base[s] for s in range(3)},
+                          **{("sgrn", s): base[s] + shift[s] + rng.uniform(-0.005, 0.005, 200) for s in range(3)}}
+    (row,) = paired_differences(_runs_with_query_aps(tmp_path / "seed", reversed_by_a_seed), "djsrh")
+    (low, high), _ = row[4]["i2t"]
+    assert low < 0 < high and row[3]["i2t_map_all"][0] == pytest.approx(0.02, abs=1e-3)
+    per_query = np.mean([reversed_by_a_seed[("sgrn", s)] - base[s] for s in range(3)], axis=0)
+    query_only = seeds_and_queries_interval(per_query[None, :])  # one row: the queries alone
+    assert query_only[0] > 0  # what the earlier rule starred
 
     noisy = base[0] + np.where(np.arange(200) % 2 == 0, 0.2, -0.19)
-    swing = _runs_with_query_aps(tmp_path / "swing", {("djsrh", 0): base[0], ("sgrn", 0): noisy})
+    swing = _runs_with_query_aps(tmp_path / "swing", {
+        **{("djsrh", s): base[0] for s in range(2)}, **{("sgrn", s): noisy for s in range(2)}})
     (row,) = paired_differences(swing, "djsrh")
-    low, high = row[4]["t2i"]
+    (low, high), _ = row[4]["t2i"]
     assert low < 0 < high and row[3]["t2i_map_all"][0] == pytest.approx(0.005)
     write_tables(swing, tmp_path / "tables", reference="djsrh")
-    assert f"| [{low:+.3f}, {high:+.3f}] |" in (tmp_path / "tables/demo.md").read_text()
+    assert f"| [{low:+.3f}, {high:+.3f}] | " in (tmp_path / "tables/demo.md").read_text()
+
+
+def test_the_two_level_interval_is_deterministic_and_holds_the_seed_spread():
+    rng = np.random.default_rng(2)
+    differences = np.array([0.01, 0.03, 0.05])[:, None] + rng.normal(0, 0.05, size=(3, 300))
+    low, high = seeds_and_queries_interval(differences)
+    assert (low, high) == seeds_and_queries_interval(differences)
+    seed_means = differences.mean(axis=1)
+    assert low < seed_means.min() + 0.005 and high > seed_means.max() - 0.005
+    assert not starred((low, high), 1) and starred((0.001, 0.002), 2) and not starred((-0.001, 0.002), 3)
 
 
 def test_query_interval_of_a_constant_difference_is_that_difference(tmp_path):
     aps = {("djsrh", 0): [0.5, 0.25, 0.75], ("sgrn", 0): [0.625, 0.375, 0.875]}
     (row,) = paired_differences(_runs_with_query_aps(tmp_path, aps), "djsrh")
-    assert row[4]["i2t"] == (0.125, 0.125)
+    assert row[4]["i2t"] == ((0.125, 0.125), None)
 
 
 def test_query_sets_of_different_sizes_are_refused(tmp_path):
@@ -233,14 +268,14 @@ def test_validation_differences_have_their_own_section(tmp_path):
     (row,) = paired_differences(validation_view(runs), "djsrh")
     assert row[3]["i2t_map_all"] == pytest.approx((0.15, 0.05, 2))  # I->T differences 0.1 and 0.2
     assert row[3]["t2i_map_all"] == pytest.approx((-0.1, 0.0, 2))   # T->I: -0.1 on both seeds
-    assert row[4]["t2i"] == pytest.approx((-0.1, -0.1))
+    assert row[4]["t2i"][0] == pytest.approx((-0.1, -0.1))
     write_tables(runs, tmp_path / "tables", reference="djsrh")
     md = (tmp_path / "tables/demo.md").read_text()
     test_part, validation_part = md.split("## The same differences on the validation queries")
-    test_row = "| sgrn | 16 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | 2 | n/a | n/a |"
+    test_row = "| sgrn | 16 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | +0.150 ± 0.050 | 2 | n/a | "
     assert test_row in test_part
     assert "| sgrn | 16 | +0.150 ± 0.050 | -0.100 ± 0.000 | 2 | " in validation_part
-    assert "| [-0.100, -0.100] * |" in validation_part
+    assert "| [-0.100, -0.100] * | [-0.100, -0.100] |" in validation_part
 
     for run in runs:
         del run["validation"]
@@ -289,3 +324,37 @@ def test_selected_rows_go_by_code_length_whichever_candidate_each_chose():
     kept = selected_runs(runs, selection)
     assert [(r["method"], r["bits"], r["config"]) for r in kept] == [
         ("sgrn", 16, 1), ("sgrn", 64, 0), ("jdsh", 16, 1), ("jdsh", 64, 0)]
+
+
+def test_readings_rank_and_place_each_reference_under_the_star_rule(tmp_path):
+    """The report's readings of `sgrn`: rank among the methods that are not ablations, and the
+    methods it is above (starred, negative gap), level with (no star) and below (starred,
+    positive gap); from the report's own CSVs."""
+    import pandas as pd
+
+    from sgrn.workflow.readings import readings, write_readings
+
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0.2, 0.8, size=(2, 200))
+    shifts = {"sgrn": 0.0, "jdsh": 0.05, "djsrh": -0.05, "hnh": 0.0, "sgrn-no-lrgr": -0.1}
+    params = {"datasets": ["demo"], "methods": list(shifts), "configs": [0], "bits": [16], "seeds": [0, 1]}
+    for (method, shift), seed in ((item, s) for item in shifts.items() for s in (0, 1)):
+        ap = base[seed] + shift + rng.uniform(-0.002, 0.002, 200)
+        run = fake_run(seed, float(np.mean(ap)), float(np.mean(ap)))
+        for direction in ("i2t", "t2i"):
+            run[direction]["ap@all"] = list(ap)
+        path = evaluation_path(tmp_path / "runs", "demo", method, 0, 16, seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(run))
+    write_tables(load_runs(tmp_path / "runs", params), tmp_path / "tables", reference="sgrn")
+    assert write_readings(tmp_path / "tables", "demo", ablations={"sgrn-no-lrgr"})
+    table = pd.read_csv(tmp_path / "tables/demo_readings.csv", keep_default_na=False)
+    row = table[(table.method == "sgrn") & (table.direction == "i2t")].iloc[0]
+    assert (row["rank"], row["of"]) in {(2, 4), (3, 4)}  # hnh and sgrn differ by noise only
+    assert (row.above, row.level, row.below) == ("djsrh, sgrn-no-lrgr", "hnh", "jdsh")
+    assert "| sgrn | 16 | I->T |" in (tmp_path / "tables/demo_readings.md").read_text()
+
+    # one seed: nothing is starred, so nothing is read as above or below
+    differences = pd.read_csv(tmp_path / "tables/demo_differences.csv")
+    one_seed = readings(pd.read_csv(tmp_path / "tables/demo.csv"), differences.assign(seeds=1))
+    assert set(one_seed.level) == {"jdsh, hnh, djsrh, sgrn-no-lrgr"} and set(one_seed.above) == {""}

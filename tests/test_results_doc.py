@@ -10,6 +10,15 @@ for the report of a run made with other lists than the document's main run.
 Its columns are named as the report names them (``method``, ``bits``, ``I->T MAP@all``, ...,
 ``seeds``, ``best epochs``, ``I->T MAP@all, 95% over queries``); a ``reference`` column may
 take the place of the marker's. Rows may be a subset of the report's, in any order.
+
+Sentences (of results.md and README.md) are checked too. A sentence that names a method and
+says above, below, level, lead(s), lose(s) or rank(s) is a reading, and must quote the report's
+readings ({dataset}_readings.csv) with a marker inside it, before its full stop:
+``<!-- reading FILE METHOD BITS DIRECTION -->`` (DIRECTION: i2t, t2i or both). Its subject is
+METHOD, in backticks; the methods it names in backticks after ``above``, ``below``, ``level
+with`` or ``loses to`` must be in that cell's list of the same name; ``ranks N of M`` must be
+the cell's rank; ``leads`` means rank 1 with nothing above it. A reading sentence without a
+marker fails, whatever it says.
 """
 from __future__ import annotations
 
@@ -27,6 +36,14 @@ DOCS = {  # document -> the folder of the report files it quotes
 }
 MARKER = re.compile(r"^<!-- from (?P<file>(?:[\w-]+/)?[\w.-]+\.(?:csv|json))(?P<options>(?: \w+=[\w.-]+)*) -->$")
 DIRECTION = {"I->T": "i2t", "T->I": "t2i"}
+# "seed-level" is no reading: a word after a hyphen is part of a compound
+COMPARATIVE = re.compile(r"(?<![-\w])(above|below|level|leads?|leading|lose|loses|losing|ranks?|ranked)\b", re.I)
+NAMES_A_METHOD = re.compile(
+    r"\b(sgrns?|sgrn-plus|djsrh|jdsh|dgcpn|dsah|hnh|srch|ucch|cca[-_]itq|baselines?|methods?)\b", re.I)
+READING = re.compile(r"<!-- reading (?P<file>(?:[\w-]+/)?[\w.-]+_readings\.csv) (?P<method>[\w-]+) "
+                     r"(?P<bits>\d+) (?P<direction>i2t|t2i|both) -->")
+CLAIM = re.compile(r"\b(above|below|level with|loses to)\b")
+LIST_OF = {"above": "above", "below": "below", "level with": "level", "loses to": "below"}
 
 
 def marked_tables(text: str) -> list[tuple[dict, list[str], list[list[str]]]]:
@@ -165,6 +182,122 @@ def mismatches(text: str, csv_dir: Path) -> tuple[int, list[str]]:
             problems += check_row(options, header, cells, frame)
             checked += 1
     return checked, problems
+
+
+def sentences(text: str) -> list[str]:
+    """The prose sentences of a Markdown text: tables, fenced blocks and marker-only lines left
+    out, wrapped lines joined, a heading or list item starting a sentence of its own."""
+    paragraphs, current, fenced = [], [], False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            fenced = not fenced
+        starts = not stripped or stripped.startswith(("#", "- ", "* ", "|", "<!-- from")) or fenced
+        if starts and current:
+            paragraphs.append(" ".join(current))
+            current = []
+        if stripped and not fenced and not stripped.startswith(("|", "```", "<!-- from")):
+            current.append(stripped)
+    paragraphs.append(" ".join(current))
+    return [s for p in paragraphs for s in re.split(r"(?<=[.!?])\s+(?=[A-Z`*(\[])", p) if s]
+
+
+def check_sentence(sentence: str, csv_dir: Path) -> list[str]:
+    """What in one sentence is a reading that the report's readings do not make."""
+    if not (COMPARATIVE.search(sentence) and NAMES_A_METHOD.search(sentence)):
+        return []
+    where = sentence if len(sentence) < 160 else sentence[:157] + "..."
+    marker = READING.search(sentence)
+    if not marker:
+        return [f"a reading without a readings marker: {where!r}"]
+    path = csv_dir / marker["file"]
+    if not path.exists():
+        return [f"{marker['file']}: no such file in {csv_dir}"]
+    table = pd.read_csv(path, keep_default_na=False)
+    method, bits = marker["method"], int(marker["bits"])
+    if f"`{method}`" not in sentence:
+        return [f"the marker's method {method} is not named in: {where!r}"]
+    problems = []
+    directions = ["i2t", "t2i"] if marker["direction"] == "both" else [marker["direction"]]
+    claim_text = READING.sub("", sentence).replace(f"`{method}`", "", 1)
+    for direction in directions:
+        found = table[(table.method == method) & (table.bits == bits) & (table.direction == direction)]
+        if found.empty:
+            problems.append(f"{marker['file']}: no reading of {method} at {bits} bits {direction}")
+            continue
+        cell = found.iloc[0]
+        lists = {name: {m.strip() for m in str(cell[name]).split(",") if m.strip()}
+                 for name in ("above", "level", "below")}
+        claims = list(CLAIM.finditer(claim_text))
+        for claim, following in zip(claims, [*claims[1:], None]):
+            named = re.findall(r"`([\w-]+)`", claim_text[claim.end():following.start() if following else None])
+            wrong = [m for m in named if m not in lists[LIST_OF[claim[1]]]]
+            if wrong or not named:
+                problems.append(f"{method} {bits} bits {direction}: {claim[1]} {wrong or 'nothing named'}, "
+                                f"the report has above {sorted(lists['above'])}, level {sorted(lists['level'])}, "
+                                f"below {sorted(lists['below'])}: {where!r}")
+        for rank in re.finditer(r"\branks (\d+) of (\d+)", claim_text):
+            if (int(rank[1]), int(rank[2])) != (int(cell["rank"]), int(cell["of"])):
+                problems.append(f"{method} {bits} bits {direction}: ranks {rank[1]} of {rank[2]}, the report has "
+                                f"{cell['rank']} of {cell['of']}: {where!r}")
+        if re.search(r"\bleads?\b", claim_text) and (int(cell["rank"]) != 1 or lists["below"]):
+            problems.append(f"{method} {bits} bits {direction}: leads, the report has rank {cell['rank']} and "
+                            f"below {sorted(lists['below'])}: {where!r}")
+    return problems
+
+
+def reading_mismatches(text: str, csv_dir: Path) -> list[str]:
+    return [problem for sentence in sentences(text) for problem in check_sentence(sentence, csv_dir)]
+
+
+@pytest.mark.parametrize("doc", ["docs/results.md", "README.md"])
+def test_every_reading_is_the_reports(doc):
+    """Every sentence of results.md and the README that ranks or places a method quotes the
+    report's readings, and says no more than they do."""
+    text = (ROOT / doc).read_text()
+    assert reading_mismatches(text, DOCS["results.md"]) == []
+    assert len(READING.findall(text)) >= 1
+
+
+@pytest.mark.parametrize("edit", ["false above", "unmarked", "rank", "leads"])
+def test_a_false_reading_is_caught(edit):
+    """The check itself: a reading that the report does not make fails, and so does a reading
+    sentence without a marker."""
+    text = (ROOT / "docs" / "results.md").read_text()
+    if edit == "false above":
+        match = re.search(r"below (`[\w-]+`)", text)
+        assert match, "results.md has no quoted 'below' to turn into 'above'"
+        changed = text[:match.start()] + "above " + match[1] + text[match.end():]
+    elif edit == "unmarked":
+        changed = text + "\n\nOn the demo `sgrn` is above `djsrh`.\n"
+    elif edit == "rank":
+        match = re.search(r"ranks (\d+) of", text)
+        assert match, "results.md has no quoted rank"
+        changed = text[:match.start(1)] + str(int(match[1]) % 9 + 1) + text[match.end(1):]
+    else:
+        match = re.search(r"ranks (?!1 )\d+ of \d+", text)
+        assert match, "results.md has no quoted rank other than 1"
+        changed = text[:match.start()] + "leads, " + text[match.start():]
+    assert reading_mismatches(changed, DOCS["results.md"]), f"the {edit} reading was not caught"
+
+
+@pytest.mark.parametrize("folder", ["", "lengths"])
+def test_the_kept_readings_are_what_the_kept_csvs_give(folder):
+    """The readings files kept beside an earlier report's CSVs are sgrn/workflow/readings.py's output on
+    those CSVs (python -m sgrn.workflow.readings), not edited by hand."""
+    from sgrn.workflow.readings import readings
+    from sgrn.workflow.report import followers
+
+    kept = DOCS["results.md"] / folder
+    files = sorted(kept.glob("*_readings.csv"))
+    assert files, f"no readings kept in {kept}"
+    for path in files:
+        dataset = path.name.removesuffix("_readings.csv")
+        selection = kept / (f"{dataset}_selection.json" if folder else "selection.json")
+        expected = readings(pd.read_csv(kept / f"{dataset}.csv"), pd.read_csv(kept / f"{dataset}_differences.csv"),
+                            followers(json.loads(selection.read_text()))).astype(str)
+        actual = pd.read_csv(path, keep_default_na=False).astype(str)
+        pd.testing.assert_frame_equal(actual, expected, obj=str(path))
 
 
 @pytest.mark.parametrize("doc", DOCS)

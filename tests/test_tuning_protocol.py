@@ -215,7 +215,8 @@ def test_issue35_study_blocks_are_sgrn_with_one_reading_or_form_changed():
     hash_real); none of them is a run of the demo's list."""
     from sgrn.hparams import INTRA_FORMS
     from sgrn.hparams.sgrn import GRGR_FORMS
-    from sgrn.params import load_params, method_config
+    from sgrn.settings.hyperparams import method_config
+    from sgrn.settings.params import load_params
 
     params = load_params(ROOT / "params.yaml")
     study = {"grgr_form": "sgrn-grgr-", "intra_form": "sgrn-intra-"}

@@ -127,21 +127,15 @@ def summary(runs: list[dict], digits: int = 3) -> dict:
     return nested
 
 
-QUERY_INTERVAL_LEVEL = 0.95
-QUERY_RESAMPLES = 9999
+INTERVAL_LEVEL = 0.95
+RESAMPLES = 9999
+INTERVAL_KIND = "seeds and queries"
+"""The interval of a difference in the CSVs (their ``interval`` column): two-level bootstrap."""
 
 
-def query_interval(pairs: list[tuple[dict, dict]], direction: str) -> tuple[float, float] | None:
-    """95% bootstrap interval of the MAP@all difference over the test queries, or None when
-    an evaluation has no per-query AP (written before the evaluate step kept it).
-
-    Each query's AP difference is averaged over the seed pairs, then the queries are
-    resampled (percentile bootstrap, seeded). The seed spread says how much training noise
-    moves a difference; this interval says how much the choice of test queries does, which
-    on a 100-query split is often the larger of the two.
-    """
-    from scipy.stats import bootstrap
-
+def ap_differences(pairs: list[tuple[dict, dict]], direction: str) -> np.ndarray | None:
+    """Per-query AP differences, seeds x queries, of the seed ``pairs`` (a minus b), or None when
+    an evaluation has no per-query AP (written before the evaluate step kept it)."""
     aps = [(a[direction].get("ap@all"), b[direction].get("ap@all")) for a, b in pairs]
     if any(x is None or y is None for x, y in aps):
         return None
@@ -150,19 +144,64 @@ def query_interval(pairs: list[tuple[dict, dict]], direction: str) -> tuple[floa
         a, b = pairs[0]
         raise DataError(f"{a['dataset']}: {a['method']} and {b['method']} at {a['bits']} bits were "
                         f"evaluated on different query sets (ap@all lengths {sorted(lengths)})")
-    per_query = np.mean([np.asarray(x, float) - np.asarray(y, float) for x, y in aps], axis=0)
-    if np.ptp(per_query) == 0:
-        return float(per_query[0]), float(per_query[0])
-    # batch bounds memory to 1,000 resamples at a time (the draws, and so the bounds, are the same)
-    result = bootstrap((per_query,), np.mean, n_resamples=QUERY_RESAMPLES, batch=1000,
-                       method="percentile", confidence_level=QUERY_INTERVAL_LEVEL,
-                       rng=np.random.default_rng(0))
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+    return np.array([np.asarray(x, float) - np.asarray(y, float) for x, y in aps])
+
+
+def _counts(draws: np.ndarray, size: int) -> np.ndarray:
+    """How often each index 0..size-1 occurs in each row of ``draws``."""
+    counts = np.zeros((len(draws), size))
+    np.add.at(counts, (np.arange(len(draws))[:, None], draws), 1)
+    return counts
+
+
+def seeds_and_queries_interval(differences: np.ndarray, resamples: int = RESAMPLES,
+                               level: float = INTERVAL_LEVEL) -> tuple[float, float]:
+    """Percentile interval of the mean AP difference (``differences``: seeds x queries) under a
+    two-level bootstrap, seeded: the seeds are drawn with replacement, then the test queries,
+    one draw for the drawn seeds (every seed is evaluated on the same queries), and the mean is
+    taken over the drawn seeds and queries. Training noise (seeds) and the choice of test
+    queries both widen it; with one seed only the queries are resampled."""
+    if np.ptp(differences) == 0:
+        value = float(differences.flat[0])
+        return value, value
+    n_seeds, n_queries = differences.shape
+    rng = np.random.default_rng(0)
+    means = []
+    for start in range(0, resamples, 1000):  # 1,000 resamples at a time bound the memory
+        size = min(1000, resamples - start)
+        seeds = _counts(rng.integers(n_seeds, size=(size, n_seeds)), n_seeds)
+        queries = _counts(rng.integers(n_queries, size=(size, n_queries)), n_queries)
+        means.append(((seeds @ differences) * queries).sum(axis=1) / (n_seeds * n_queries))
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(np.concatenate(means), [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def seed_interval(values: np.ndarray, level: float = INTERVAL_LEVEL) -> tuple[float, float] | None:
+    """Paired t interval over the seeds of per-seed differences (``values``), the seed-level
+    figure; None for one seed."""
+    from scipy import stats
+
+    if len(values) < 2:
+        return None
+    mean, error = float(np.mean(values)), float(stats.sem(values))
+    if error == 0:
+        return mean, mean
+    low, high = stats.t.interval(level, len(values) - 1, loc=mean, scale=error)
+    return float(low), float(high)
+
+
+def starred(interval: tuple[float, float] | None, seeds: int) -> bool:
+    """The rule of every table and reading: a difference counts when its seeds-and-queries
+    interval excludes 0 and it was measured on two seeds or more (with one, training noise
+    is not measured at all)."""
+    return interval is not None and seeds >= 2 and not interval[0] <= 0 <= interval[1]
 
 
 def paired_differences(runs: list[dict], reference: str) -> list[tuple[str, str, int, dict, dict]]:
-    """(dataset, method, bits, {metric: (mean, std, seeds)}, {direction: MAP@all interval over
-    queries or None}) of method minus reference, paired by seed.
+    """(dataset, method, bits, {metric: (mean, std, seeds)}, {direction: (seeds-and-queries
+    interval of MAP@all or None, seed-level t interval or None)}) of method minus reference,
+    paired by seed.
 
     Pairing by seed removes the variation that both runs share (same split, same features,
     same initial seed), so the spread is that of the difference itself.
@@ -181,17 +220,22 @@ def paired_differences(runs: list[dict], reference: str) -> list[tuple[str, str,
             for key in _map_keys(pairs[0][0]):
                 values = np.array([a[direction][key] - b[direction][key] for a, b in pairs])
                 diffs[_metric_name(direction, key)] = (float(values.mean()), float(values.std()), len(values))
-        intervals = {direction: query_interval(pairs, direction) for direction in DIRECTIONS}
+        intervals = {}
+        for direction in DIRECTIONS:
+            per_query = ap_differences(pairs, direction)
+            per_seed = np.array([a[direction]["map@all"] - b[direction]["map@all"] for a, b in pairs])
+            intervals[direction] = (None if per_query is None else seeds_and_queries_interval(per_query),
+                                    seed_interval(per_seed))
         out.append((dataset, method, bits, diffs, intervals))
     return out
 
 
-def _interval_cell(interval: tuple[float, float] | None, digits: int) -> str:
-    if interval is None:
-        return "n/a"
-    low, high = interval
-    mark = "" if low <= 0 <= high else " *"
-    return f"[{low:+.{digits}f}, {high:+.{digits}f}]{mark}"
+def _bounds(interval: tuple[float, float] | None, digits: int) -> str:
+    return "n/a" if interval is None else f"[{interval[0]:+.{digits}f}, {interval[1]:+.{digits}f}]"
+
+
+def _interval_cell(interval: tuple[float, float] | None, seeds: int, digits: int) -> str:
+    return _bounds(interval, digits) + (" *" if starred(interval, seeds) else "")
 
 
 def validation_view(runs: list[dict]) -> list[dict]:
@@ -205,11 +249,13 @@ def validation_view(runs: list[dict]) -> list[dict]:
 
 TEST_DIFFERENCES = {
     "title": "Difference to {reference}, paired by seed (mean ± std over seeds)",
-    "note": "The last two columns: {percent} bootstrap interval of the MAP@all difference over the "
-            "test queries (each query's AP difference averaged over seeds, queries resampled); "
-            "* marks an interval that excludes 0; where it holds 0, another draw of test queries "
-            "could reverse the sign of the gap.",
-    "queries": "queries",
+    "note": "Per direction, two {percent} intervals of the MAP@all difference: over seeds and "
+            "{queries} (a two-level bootstrap: the seeds drawn with replacement, then the {queries}; "
+            "seeded), and the seed-level paired t interval over the per-seed differences. * marks a "
+            "seeds-and-queries interval that excludes 0, on two seeds or more: only such a difference "
+            "is read as one method above or below the other; where the interval holds 0, another "
+            "training seed or another draw of {queries} could reverse its sign.",
+    "queries": "test queries",
 }
 VALIDATION_DIFFERENCES = {
     "title": "The same differences on the validation queries (what model selection sees)",
@@ -217,9 +263,18 @@ VALIDATION_DIFFERENCES = {
             "measures it (ties by database index), from the same codes; model selection and the "
             "best epoch use the mean of the two directions. A test gap that shows here too is a "
             "property of the method on this data; one that does not is the test queries' or the "
-            "training seeds'. Intervals: {percent} bootstrap over the validation queries.",
+            "training seeds'. Intervals and * as in the table of the test queries, over seeds and "
+            "{queries}.",
     "queries": "validation queries",
 }
+
+
+def multiplicity(comparisons: int, level: float = INTERVAL_LEVEL) -> str:
+    """The word on multiplicity under a differences table of ``comparisons`` intervals."""
+    chance = comparisons * (1 - level)
+    return (f"This table makes {comparisons} comparisons (one per method, code length and direction), "
+            f"each at {level:.0%} with no correction for multiplicity: were no gap real, about "
+            f"{chance:.1f} of them would still be starred by chance.")
 
 
 def _difference_section(rows: list[tuple], reference: str, digits: int,
@@ -228,32 +283,41 @@ def _difference_section(rows: list[tuple], reference: str, digits: int,
     if not rows:
         return []
     keys = list(rows[0][3])
-    percent = f"{QUERY_INTERVAL_LEVEL:.0%}"
-    lines = ["", "## " + text["title"].format(reference=reference), "", text["note"].format(percent=percent), "",
-             "| method | bits | " + " | ".join(_header(keys)) + " | seeds | "
-             + " | ".join(f"{label} MAP@all, {percent} over {text['queries']}" for label in DIRECTIONS.values())
-             + " |",
-             "|---|---|" + "---|" * len(keys) + "---|" + "---|" * len(DIRECTIONS)]
+    percent = f"{INTERVAL_LEVEL:.0%}"
+    compared = sum(intervals[d][0] is not None for *_, intervals in rows for d in DIRECTIONS)
+    note = text["note"].format(percent=percent, queries=text["queries"])
+    columns = [f"{label} MAP@all, {percent} over seeds and {text['queries']} | {label} MAP@all, {percent} t over seeds"
+               for label in DIRECTIONS.values()]
+    lines = ["", "## " + text["title"].format(reference=reference), "", note, "",
+             multiplicity(compared), "",
+             "| method | bits | " + " | ".join(_header(keys)) + " | seeds | " + " | ".join(columns) + " |",
+             "|---|---|" + "---|" * len(keys) + "---|" + "---|---|" * len(DIRECTIONS)]
     for _, method, bits, diffs, intervals in rows:
+        seeds = next(iter(diffs.values()))[2]
         cells = [f"{m:+.{digits}f} ± {s:.{digits}f}" if n > 1 else f"{m:+.{digits}f}"
                  for m, s, n in diffs.values()]
-        bounds = [_interval_cell(intervals[d], digits) for d in DIRECTIONS]
-        lines.append(f"| {method} | {bits} | " + " | ".join(cells) + f" | {next(iter(diffs.values()))[2]} | "
-                     + " | ".join(bounds) + " |")
+        bounds = [f"{_interval_cell(intervals[d][0], seeds, digits)} | {_bounds(intervals[d][1], digits)}"
+                  for d in DIRECTIONS]
+        lines.append(f"| {method} | {bits} | " + " | ".join(cells) + f" | {seeds} | " + " | ".join(bounds) + " |")
     return lines + [""]
 
 
 def _difference_records(rows: list[tuple], reference: str, queries: str) -> list[dict]:
     """CSV rows of paired differences: one per method, code length and metric; MAP@all rows
-    carry their bootstrap interval over the queries (empty where there is none)."""
+    carry their seeds-and-queries interval (low, high; empty where there is none), whether it
+    is starred, and the seed-level t interval (seed_low, seed_high)."""
     records = []
     for dataset, method, bits, diffs, intervals in rows:
         for name, (mean, std, seeds) in diffs.items():
             direction = name.split("_", 1)[0]
-            interval = intervals[direction] if name.endswith("map_all") else None
+            both, over_seeds = intervals[direction] if name.endswith("map_all") else (None, None)
             records.append({"dataset": dataset, "reference": reference, "queries": queries, "method": method,
                             "bits": bits, "metric": name, "mean": mean, "std": std, "seeds": seeds,
-                            "low": interval[0] if interval else None, "high": interval[1] if interval else None})
+                            "low": both[0] if both else None, "high": both[1] if both else None,
+                            "interval": INTERVAL_KIND if both else None,
+                            "starred": starred(both, seeds) if both else None,
+                            "seed_low": over_seeds[0] if over_seeds else None,
+                            "seed_high": over_seeds[1] if over_seeds else None})
     return records
 
 
