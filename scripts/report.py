@@ -11,8 +11,8 @@ from sgrn.files.atomic import atomic_path, write_json
 from sgrn.settings.hyperparams import run_hyperparams
 from sgrn.settings.params import load_params
 from sgrn.workflow.evaluations import load_runs
-from sgrn.workflow.report import (
 from sgrn.workflow.readings import write_readings
+from sgrn.workflow.report import (
     aggregate,
     describe_budget,
     describe_choices,
