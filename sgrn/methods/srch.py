@@ -69,8 +69,9 @@ def rebased_weights(d: Tensor, lam: float) -> Tensor:
 
 
 def _edge_mean(values: Tensor, weights: tuple[Tensor, ...]) -> Tensor:
-    count = sum((w > 0).sum() for w in weights)
-    return sum((w * values).sum() for w in weights) / max(int(count), 1)
+    # the count stays a tensor: no host sync, so that the step can be captured as a CUDA graph
+    count = sum((w > 0).sum() for w in weights).clamp_min(1)
+    return sum((w * values).sum() for w in weights) / count
 
 
 def semantic_loss(d: Tensor, s: Tensor, weights: tuple[Tensor, ...]) -> Tensor:
