@@ -96,7 +96,7 @@ def test_per_dataset_values_reach_their_dataset(params):
 
     checked = validate_params(params)
     assert method_config(checked, "sgrn", "nuswide_tc10")[1]["beta"] == 0.6
-    for dataset in ("demo", "mirflickr25k_sample", "mirflickr25k_sample_topics"):
+    for dataset in ("demo", "mirflickr25k_sample", "mirflickr25k_sample_topics", "mirflickr25k_128"):
         for method in checked["method_params"]:
             assert dataset not in checked["method_params"][method].get("per_dataset", {}), (method, dataset)
     assert method_config(checked, "sgrn", "mirflickr25k")[1]["beta"] == 0.9

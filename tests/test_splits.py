@@ -188,6 +188,7 @@ def test_split_from_params_refuses_what_cannot_be_done():
 
 # Rows and labels of the datasets named in params.yaml (entries added later get the fallback).
 SIZES = {"demo": (2400, 10), "mirflickr25k_sample": (730, 24), "mirflickr25k_sample_topics": (730, 24),
+         "mirflickr25k_128": (15677, 24),
          "nuswide_tc10": (186577, 10), "mscoco": (122218, 80)}
 
 

@@ -84,6 +84,25 @@ def test_a_methods_lr_replaces_the_train_sections_for_both_nets(feats):  # noqa:
     assert not same_models(own, train(feats, "djsrh", resolve_method_params("djsrh", {}, 32), 16, 0, config()))
 
 
+def test_every_method_trained_by_sgd_searches_the_same_learning_rates():
+    """The learning rate is a knob of every search space (not only of DGCPN's and UCCH's), with
+    the same values for all; a closed-form method (CCA-ITQ) has none."""
+    from sgrn.methods import method_class
+    from sgrn.settings.params import load_params
+
+    params = load_params(ROOT / "params.yaml")
+    rates = {}
+    for method, space in params["search"]["space"].items():
+        family = params["method_params"][method]["family"]
+        if method_class(family).closed_form:
+            assert "lr" not in space, method
+        else:
+            rates[method] = space.get("lr")
+    assert set(rates) >= {"sgrn", "sgrn-plus", "djsrh", "jdsh", "dgcpn", "dsah", "hnh", "srch", "ucch"}
+    values = next(iter(rates.values()))
+    assert values and all(r == values for r in rates.values()), rates
+
+
 # ------------------------------------------------------------------------ JDSH's tails
 
 

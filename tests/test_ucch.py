@@ -15,7 +15,7 @@ from sgrn.data.errors import DataError
 from sgrn.hparams import resolve_method_params
 from sgrn.hparams.ucch import min_bits
 from sgrn.methods import build_method
-from sgrn.methods.ucch import UCCH, ranking_loss
+from sgrn.methods.ucch import UCCH, memory_columns, ranking_loss
 from sgrn.training.train import TrainConfig, train
 
 # --------------------------------------------------------------------------- references
@@ -114,20 +114,20 @@ def test_ranking_loss_matches_loops():
         assert out.item() == pytest.approx(ref_ranking(h_i.tolist(), h_t.tolist(), margin, shift), rel=1e-12)
 
 
-@pytest.mark.parametrize("negatives", [0, 5, 30])
+@pytest.mark.parametrize("negatives", [0, 5, 11, 30])
 def test_loss_and_memory_update_match_loops(negatives):
     method, full = built(negatives=negatives, warmup=0, alpha=0.6, temperature=0.5, momentum=0.3)
     h_i, h_t = batch_outputs(4)
     memory = method.memory.memory.detach().clone().tolist()
     codes = [sign(r) for r in memory]
-    if negatives == 0:  # every memory code, the pair's own first
+    if negatives == 0 or negatives >= N - 1:  # every memory code, the pair's own first
         columns = [[int(i)] + list(range(N)) for i in BATCH]
         # (the positive column counted once: drop its second occurrence)
         columns = [[c[0]] + [j for j in c[1:] if j != c[0]] for c in columns]
-    else:
+    else:  # draws among the N - 1 other codes: j, or j + 1 from the pair's own index on
         torch.manual_seed(9)
-        drawn = torch.randint(0, N, (M, negatives))
-        columns = [[int(i)] + drawn[r].tolist() for r, i in enumerate(BATCH)]
+        drawn = torch.randint(0, N - 1, (M, negatives))
+        columns = [[int(i)] + [j + (j >= int(i)) for j in drawn[r].tolist()] for r, i in enumerate(BATCH)]
     torch.manual_seed(9)
     total, terms = method.loss(h_i, h_t, {"index": full["index"][BATCH][:, BATCH]})
     contrast = ref_contrast(h_i.tolist(), h_t.tolist(), codes, columns, 0.5)
@@ -141,6 +141,31 @@ def test_loss_and_memory_update_match_loops(negatives):
     untouched = [i for i in range(N) if i not in BATCH.tolist()]
     assert [after[i] for i in untouched] == [memory[i] for i in untouched]
     assert int(method.memory.steps) == 1
+
+
+def test_a_rows_own_code_is_never_among_its_drawn_negatives():
+    torch.manual_seed(0)
+    index = torch.arange(7).repeat(600)
+    columns = memory_columns(index, 7, 5)
+    assert columns.shape == (4200, 6) and torch.equal(columns[:, 0], index)
+    assert not (columns[:, 1:] == index[:, None]).any()
+    for i in range(7):  # the six other codes are all drawn, about equally often (500 times)
+        counts = torch.bincount(columns[index == i, 1:].flatten(), minlength=7)
+        others = torch.cat([counts[:i], counts[i + 1:]])
+        assert counts[i] == 0 and others.sum() == 3000 and others.min() > 400
+
+
+def test_a_memory_smaller_than_the_negatives_contrasts_with_each_code_once():
+    """MIRFlickr sample: 530 codes, 4,096 negatives. Drawn with replacement over all codes, a
+    row's own code would be about 4096 / 530 of its negatives; every code once instead."""
+    assert memory_columns(BATCH, N, 4096) is None and memory_columns(BATCH, N, N - 1) is None
+    assert memory_columns(BATCH, N, 0) is None and memory_columns(BATCH, N, N - 2).shape == (M, N - 1)
+    h_i, h_t = batch_outputs(4)
+    losses = []
+    for negatives in (0, 4096):
+        method, full = built(negatives=negatives, warmup=0)
+        losses.append(method.loss(h_i, h_t, {"index": full["index"][BATCH][:, BATCH]})[1]["contrast"].item())
+    assert losses[1] == pytest.approx(losses[0], rel=1e-12)
 
 
 def test_warmup_contrasts_within_the_batch_and_fills_the_memory():

@@ -19,7 +19,8 @@ TABLE: dict[str, Param] = {
     "temperature": Param(0.9, low=0, low_open=True),
     # the memory's momentum: m <- norm(momentum m + (1 - momentum) h), < 1
     "momentum": Param(0.4, low=0, high=1),
-    # memory codes drawn (uniformly, with replacement) as negatives per row; 0 = all of them
+    # memory codes drawn (uniformly, with replacement) as negatives per row among the other
+    # codes, never the row's own; 0, or no more other codes than this: each code once
     "negatives": Param(4096, low=0),
     "margin": Param(0.2, low=0),  # L_r: negatives within margin of the positive count in full
     "shift": Param(0.1, low=0),  # L_r: the other negatives' scores lowered by shift

@@ -43,6 +43,21 @@ def contrast_logits(h: Tensor, codes: Tensor, temperature: float) -> Tensor:
     return h @ codes.to(h.dtype).T / (temperature * math.sqrt(h.shape[1]))
 
 
+def memory_columns(index: Tensor, n: int, negatives: int) -> Tensor | None:
+    """The memory codes each row contrasts with: (m, 1 + negatives) columns, the row's own code
+    (the positive) first, then ``negatives`` of the other n - 1 codes drawn uniformly with
+    replacement (UCCH). None: every code once, the positive at column index[i]; so with
+    negatives 0, and where the other codes are no more than ``negatives`` (a small training
+    set), since draws would then repeat each of them, and UCCH's draws over all n codes would
+    put the row's own code among its negatives (530 codes, 4,096 draws: about 7.7 times a row).
+    """
+    if negatives == 0 or negatives >= n - 1:
+        return None
+    drawn = torch.randint(0, n - 1, (len(index), negatives), device=index.device)
+    drawn = drawn + (drawn >= index[:, None]).to(drawn.dtype)  # skip the row's own code
+    return torch.cat([index[:, None], drawn], dim=1)
+
+
 def ranking_loss(h_img: Tensor, h_txt: Tensor, margin: float, shift: float) -> Tensor:
     """UCCH's cross-modal ranking loss L_r on unit rows (m, c), both directions.
 
@@ -136,12 +151,8 @@ class UCCH(Method):
         p, mem = self.params, self.memory.memory
         codes = binary_codes(mem)
         m = h_img.shape[0]
-        if p["negatives"] == 0:  # every memory code; the positive is column index[i]
-            columns, target = None, index
-        else:  # UCCH: K codes drawn uniformly with replacement, the positive in column 0
-            drawn = torch.randint(0, mem.shape[0], (m, p["negatives"]), device=mem.device)
-            columns = torch.cat([index[:, None], drawn], dim=1)
-            target = torch.zeros(m, dtype=torch.long, device=mem.device)
+        columns = memory_columns(index, mem.shape[0], p["negatives"])
+        target = index if columns is None else torch.zeros(m, dtype=torch.long, device=mem.device)
         batch_codes = binary_codes((h_img + h_txt).detach() / 2)
         here = torch.arange(m, device=h_img.device)
         with_memory, in_batch = h_img.new_zeros(()), h_img.new_zeros(())
