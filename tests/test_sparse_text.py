@@ -123,7 +123,8 @@ def two_paths(family: str, feats: Features, steps: int, lr: float = 0.05):
 def test_sparse_steps_equal_dense_steps(family):
     feats = bow_features()
     out = two_paths(family, feats, steps=25)
-    (dense_losses, dense_net, dense_opt, initial), (sparse_losses, sparse_net, sparse_opt, _) = out["dense"], out["sparse"]
+    dense_losses, dense_net, dense_opt, initial = out["dense"]
+    sparse_losses, sparse_net, sparse_opt, _ = out["sparse"]
     np.testing.assert_allclose(sparse_losses, dense_losses, rtol=1e-5)
     assert dense_losses[0] != dense_losses[-1]  # it trained
     unused = np.flatnonzero(feats.rows("text", feats.split["train"]).sum(0) == 0)
