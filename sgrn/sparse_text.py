@@ -66,8 +66,7 @@ class SparseInputLinear(nn.Module):
         self.weight = nn.Parameter(torch.empty(in_features, out_features).t())
         self.bias = nn.Parameter(torch.empty(out_features))
         self.lazy: LazyRowSGD | None = None
-        self.used: Tensor | None = None   # the columns of the last training batch
-        self.sub: Tensor | None = None    # their rows, a leaf that receives their gradient
+        self.sub: Tensor | None = None  # the rows of the training batch's columns: a leaf for their gradient
 
     @classmethod
     def from_linear(cls, linear: nn.Linear) -> SparseInputLinear:
@@ -87,11 +86,10 @@ class SparseInputLinear(nn.Module):
         if self.lazy is None or not (self.training and torch.is_grad_enabled()):
             if self.lazy is not None:
                 self.lazy.flush()
-            return F.embedding_bag(cols, self.rows, offsets, mode="sum", per_sample_weights=values) + self.bias
+            return F.embedding_bag(cols, self.rows, offsets, mode="sum", per_sample_weights=values).add_(self.bias)
         used, position = torch.unique(cols, return_inverse=True)
-        self.lazy.catch_up(used)
-        self.used, self.sub = used, self.rows[used].detach().requires_grad_()
-        return F.embedding_bag(position, self.sub, offsets, mode="sum", per_sample_weights=values) + self.bias
+        self.sub = self.lazy.begin_step(used).requires_grad_()
+        return F.embedding_bag(position, self.sub, offsets, mode="sum", per_sample_weights=values).add_(self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, sparse input"
@@ -117,6 +115,8 @@ class LazyRowSGD:
         self.pending = False  # some column is behind
         self.powers = [(1.0, 0.0, 0.0, 1.0)]  # M^k, k = 0, 1, ...: (a, b, c, d)
         self.table: Tensor | None = None  # the powers as a tensor
+        self.used: Tensor | None = None  # the columns of the batch between begin_step and step
+        self.buf_used: Tensor | None = None  # their momentum buffer rows
         layer.lazy = self
 
     def buffer_rows(self) -> Tensor:
@@ -140,34 +140,47 @@ class LazyRowSGD:
         return self.table[behind].to(self.layer.weight.dtype)
 
     @torch.no_grad()
-    def catch_up(self, used: Tensor) -> None:
-        """Bring columns `used` through the steps they missed."""
+    def rows_now(self, used: Tensor) -> tuple[Tensor, Tensor]:
+        """Copies of columns `used` (ascending) of the weight and of the momentum buffer, as
+        they are after every step so far."""
+        # index_select and index_copy_ move whole rows; advanced indexing is several times slower
+        w, v = self.layer.rows.index_select(0, used), self.buffer_rows().index_select(0, used)
         behind = self.steps - self.current[used]
-        if not bool(behind.any()):
-            return
-        coef = self._power_coefficients(behind)
-        rows, buf = self.layer.rows, self.buffer_rows()
-        w, b = rows[used], buf[used]
-        rows[used] = coef[:, 0:1] * w + coef[:, 1:2] * b
-        buf[used] = coef[:, 2:3] * w + coef[:, 3:4] * b
+        if bool(behind.any()):
+            a, b, c, d = self._power_coefficients(behind).unsqueeze(2).unbind(1)
+            w, v = torch.addcmul(w * a, v, b), torch.addcmul(w * c, v, d)
+        return w, v
+
+    @torch.no_grad()
+    def catch_up(self, used: Tensor) -> None:
+        """Bring columns `used` (ascending) through the steps they missed."""
+        w, v = self.rows_now(used)
+        self.layer.rows.index_copy_(0, used, w)
+        self.buffer_rows().index_copy_(0, used, v)
         self.current[used] = self.steps
+
+    def begin_step(self, used: Tensor) -> Tensor:
+        """The current rows of the batch's columns `used` (ascending), for the forward pass;
+        `step` updates them with their gradient."""
+        w, self.buf_used = self.rows_now(used)
+        self.used = used
+        return w
 
     @torch.no_grad()
     def step(self) -> None:
-        """The SGD update of the last batch's columns (as the fused step computes it); every
-        other column is one more step behind."""
-        layer = self.layer
+        """The SGD update of the batch's columns (as the fused step computes it, from the rows
+        of `begin_step`); every other column is one more step behind."""
+        layer, used = self.layer, self.used
         lr, wd, m = self.group["lr"], self.group["weight_decay"], self.group["momentum"]
-        used, w = layer.used, layer.sub.detach()
+        w = layer.sub.detach()
         grad = layer.sub.grad if layer.sub.grad is not None else torch.zeros_like(w)
-        buf = self.buffer_rows()
-        b = buf[used].mul_(m).add_(grad.add(w, alpha=wd))
-        buf[used] = b
-        layer.rows[used] = w.add(b, alpha=-lr)
+        b = self.buf_used.mul_(m).add_(grad.add(w, alpha=wd))
+        self.buffer_rows().index_copy_(0, used, b)
+        layer.rows.index_copy_(0, used, w.add(b, alpha=-lr))
         self.steps += 1
         self.current[used] = self.steps
         self.pending = True
-        layer.used = layer.sub = None
+        layer.sub = self.used = self.buf_used = None
 
     def flush(self) -> None:
         """Bring every column up to date (end of an epoch; before weights are read or saved)."""
