@@ -12,7 +12,12 @@ tags would: the harder case for the sparse path). An epoch is its training steps
 validation (encoding the database, MAP); the figure is the fastest epoch of each path, in wall
 seconds and in CPU seconds of the process (one thread: its time on a quiet core; on a machine
 shared with other jobs the wall time also holds the time the process waited for a core). The
-first epoch's CPU time includes the run's set-up.
+first epoch's CPU time includes the run's set-up, so only later epochs count where there are.
+
+The records of the two paths (loss terms, validation MAP) are compared: to 1e-4 at the quick
+size; at full size to 1e-2, because SGRN's hash-real term uses sign(H), which jumps where an
+output within float rounding of zero comes out with the other sign, and the runs then drift
+apart by a little (tests/test_sparse_text.py checks the paths step by step).
 
     python benchmarks/bench_sparse_text.py            # MIRFlickr-25K size, sgrn and djsrh at 64 bits
     python benchmarks/bench_sparse_text.py --quick    # a few hundred rows, one epoch (smoke test)
@@ -95,13 +100,13 @@ def largest_relative_difference(got: list[dict], want: list[dict]) -> tuple[floa
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a few hundred rows, one epoch (smoke test)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs per run (default 2; quick: 1)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs per run (default 3; quick: 1)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--worker", choices=("dense", "sparse"), help=argparse.SUPPRESS)
     p.add_argument("--size", choices=sorted(SIZES), default="full", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     size = "quick" if args.quick else args.size
-    epochs = args.epochs or (1 if size == "quick" else 2)
+    epochs = args.epochs or (1 if size == "quick" else 3)
     if args.worker:
         print(json.dumps(worker(args.worker, size, epochs, args.threads)))
         return 0
@@ -121,7 +126,7 @@ def main(argv=None) -> int:
             r = run["families"][family]
             epoch = [t + v for t, v in zip(r["train_s"], r["validate_s"], strict=True)]
             i = int(np.argmin(epoch))
-            best[path], best_cpu[path] = epoch[i], min(r["cpu_s"])
+            best[path], best_cpu[path] = epoch[i], min(r["cpu_s"][1:] or r["cpu_s"])
             print(f"  {family:<8}{path:<8}{r['train_s'][i]:9.3f}{r['validate_s'][i]:12.3f}{epoch[i]:9.3f}"
                   f"{best_cpu[path]:13.3f}")
         difference, worst_key = largest_relative_difference(runs["sparse"]["families"][family]["records"],
@@ -130,9 +135,10 @@ def main(argv=None) -> int:
         print(f"  {family:<8}sparse is {best['dense'] / best['sparse']:.2f}x the speed of dense in wall time, "
               f"{best_cpu['dense'] / best_cpu['sparse']:.2f}x in CPU time (target: 3x); losses and validation MAP "
               f"differ by at most {difference:.1e} (relative, {worst_key})")
-    verdict = "agree to 1e-4" if worst <= 1e-4 else "DIFFER"
+    tolerance = 1e-4 if size == "quick" else 1e-2
+    verdict = f"agree to {tolerance:g}" if worst <= tolerance else f"DIFFER by more than {tolerance:g}"
     print(f"  dense and sparse records {verdict}")
-    return 0 if worst <= 1e-4 else 1
+    return 0 if worst <= tolerance else 1
 
 
 if __name__ == "__main__":
