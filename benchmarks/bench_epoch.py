@@ -6,7 +6,9 @@ Both train the same hash networks (sgrn.training.nets) with the same SGRN target
 features, batch 32, 64 bits, SGD with momentum and weight decay, on the CPU, each in its own
 process with the same torch thread count:
 
-- sgrn:  sgrn.training.train.train (fused SGD step, index slicing of on-device features)
+- sgrn:  sgrn.training.train.train (fused SGD step, index slicing of on-device features; on this tag bag
+         of words, the text net's first layer over its non-zero entries, sgrn/training/sparse_text.py;
+         benchmarks/bench_sparse_text.py compares that with the dense layer)
 - plain: the textbook loop: DataLoader(TensorDataset, shuffle=True, drop_last=True),
          torch.optim.SGD with its default step, loss.item() every step
 

@@ -26,6 +26,7 @@ from sgrn.training.checkpoint import CHECKPOINT_FORMAT
 from sgrn.training.device import DeviceError, pick_device, use_cuda_graphs
 from sgrn.training.encoding import packed_codes
 from sgrn.training.nets import ImageHashNet, TextHashNet, alpha_at
+from sgrn.training.sparse_text import LazyRowSGD, sparse_text_layer, use_sparse_text
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,8 @@ class TrainStep:
     """One SGD step on the training pairs `batch` (indices on the device): targets, forward,
     loss, backward and both optimiser updates (three when the method owns modules:
     `opt_modules` updates their parameters; `uses_features` methods get the batch's features).
+    With `sparse_text` (a bag of words, sgrn/training/sparse_text.py) the text net's first weight is
+    updated by it, column by column, after the text optimiser's step.
 
     The loss and its terms are added, in float64, to `sums` on the device; nothing is read
     back to the host, so steps queue on a GPU without waiting. (float64 sums of the float32
@@ -113,9 +116,10 @@ class TrainStep:
     """
 
     def __init__(self, img_net, txt_net, opt_img, opt_txt, x_img, x_txt, targets: TargetSource,
-                 mixed_precision: bool, device: torch.device, opt_modules: torch.optim.Optimizer | None = None):
+                 mixed_precision: bool, device: torch.device, opt_modules: torch.optim.Optimizer | None = None,
+                 sparse_text: LazyRowSGD | None = None):
         self.img_net, self.txt_net, self.opt_img, self.opt_txt = img_net, txt_net, opt_img, opt_txt
-        self.opt_modules = opt_modules
+        self.opt_modules, self.sparse_text = opt_modules, sparse_text
         self.x_img, self.x_txt, self.targets = x_img, x_txt, targets
         self.mixed_precision, self.device = mixed_precision, device
         # Autocast's weight-cast cache must be off while a CUDA graph is captured.
@@ -139,6 +143,8 @@ class TrainStep:
         loss.backward()
         self.opt_img.step()
         self.opt_txt.step()
+        if self.sparse_text is not None:
+            self.sparse_text.step()
         if self.opt_modules is not None:
             self.opt_modules.step()
         values = torch.stack([loss.detach(), *terms.values()])
@@ -252,9 +258,14 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
     d_img, d_txt = feats.dims
     img_net = ImageHashNet(d_img, bits).to(device)
     txt_net = TextHashNet(d_txt, bits, hidden=cfg.text_hidden).to(device)
+    sparse = cfg.text_hidden > 0 and use_sparse_text(x_txt, device, cfg.mixed_precision, cfg.momentum)
+    if sparse:
+        text_layer = sparse_text_layer(txt_net)
+        log.info("text features are a sparse bag of words: the text net's first layer runs on their non-zero entries")
     lr_image, lr_text = learning_rates(method_params, cfg)
     opt_img = _sgd(img_net.parameters(), lr_image, cfg, device)
     opt_txt = _sgd(txt_net.parameters(), lr_text, cfg, device)
+    sparse_text = LazyRowSGD(text_layer, opt_txt) if sparse else None
     # the method's own modules (decoders, ...), made after the nets so that their
     # initialisation is the same with or without them; trained, never saved in model.pt
     method = batch_targets.method
@@ -281,7 +292,7 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
             if on_epoch:
                 on_epoch(epoch, record)
     step = TrainStep(img_net, txt_net, opt_img, opt_txt, x_img, x_txt, batch_targets,
-                     cfg.mixed_precision, device, opt_modules)
+                     cfg.mixed_precision, device, opt_modules, sparse_text)
     if graphed:
         from sgrn.training.cudagraph_step import GraphedStep
 
@@ -290,6 +301,8 @@ def train(feats: Features, family: str, method_params: dict, bits: int, seed: in
         img_net.train(), txt_net.train()
         order = torch.randperm(len(train_idx), generator=shuffle).to(device)
         record = train_one_epoch(step, order, cfg.batch_size, alpha_at(cfg.alpha, epoch))
+        if sparse_text is not None:
+            sparse_text.flush()  # every weight current before validation or a saved state reads it
         last = epoch + 1 == cfg.epochs
         if (epoch + 1) % cfg.validate_every == 0 or last:
             record.update(validate(img_net, txt_net, feats, device))
@@ -372,4 +385,4 @@ def _checkpoint(family, method_params, bits, seed, dims, train_cfg, best) -> dic
 
 
 def _to_cpu(state: dict) -> dict:
-    return {k: v.detach().cpu() for k, v in state.items()}
+    return {k: v.detach().cpu().contiguous() for k, v in state.items()}  # the sparse path's weight is transposed
