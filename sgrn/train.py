@@ -24,7 +24,6 @@ from sgrn.encoding import packed_codes
 from sgrn.featurefile import Features
 from sgrn.methods import build_method, method_class
 from sgrn.methods.base import FitError
-from sgrn.metrics import validation_map
 from sgrn.nets import ImageHashNet, TextHashNet, alpha_at
 
 log = logging.getLogger(__name__)
@@ -64,6 +63,8 @@ def validate(img_net, txt_net, feats: Features, device: torch.device) -> dict[st
 
     The database is encoded in the order and blocks of the encode step, and measured by
     `sgrn.metrics.validation_map`, which the evaluate step calls on the saved codes too."""
+    from sgrn.metrics import validation_map  # here: numba loads at the first validation, not at start-up
+
     database = np.sort(feats.split["database"])
     image = packed_codes(img_net, feats, "image", database, device)
     text = packed_codes(txt_net, feats, "text", database, device)
