@@ -20,9 +20,9 @@ Each contender runs in its own process with the same thread count:
 Both must return the same ids and distances.
 
     python benchmarks/bench_serve.py                 # 20,100 pairs: 20,000 in the database
-    python benchmarks/bench_serve.py --n 2100        # smaller and quicker
+    python benchmarks/bench_serve.py --n 2300        # smaller and quicker
     python benchmarks/bench_serve.py --n 190100      # NUS-WIDE size (target: a tag query in 20 ms)
-    python benchmarks/bench_serve.py --quick         # 2,100 pairs, 5 queries: the smoke test
+    python benchmarks/bench_serve.py --quick         # 2,300 pairs, 5 queries: the smoke test
 """
 from __future__ import annotations
 
@@ -145,10 +145,10 @@ def main(argv=None) -> int:
     p.add_argument("--dir", default=None, help="scratch project folder (default: a temporary one)")
     p.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     p.add_argument("--root", help=argparse.SUPPRESS)
-    p.add_argument("--quick", action="store_true", help="--n 2100 --repeat 5")
+    p.add_argument("--quick", action="store_true", help="--n 2300 --repeat 5")
     args = p.parse_args(argv)
     if args.quick:
-        args.n, args.repeat = 2100, 5
+        args.n, args.repeat = 2300, 5
     if args.worker:
         print(json.dumps(WORKERS[args.worker](args)))
         return 0

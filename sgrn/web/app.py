@@ -313,6 +313,8 @@ def create_app(root: str | Path = ".", threads: int | None = None,
         browser.preload()
     env = Environment(loader=PackageLoader("sgrn.web", "templates"), autoescape=select_autoescape())
     templates = Jinja2Templates(env=env)
+    for name in ("search.html", "results.html"):  # compiled now, not at the first query
+        env.get_template(name)
     markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
 
     def page(request: Request, runs, sent: dict, status: int = 200, error: str | None = None,
