@@ -215,6 +215,27 @@ def parallel_blocks(fn: Callable[[int, int], None], n: int, threads: int,
             pool.shutdown(wait=True)
 
 
+def rank_one(q: WordPlanes, db: WordPlanes, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest database codes of a single query, in numpy: the same (indices, distances)
+    (1, k) as :func:`hamming_topk`, ranked by (distance, database index).
+
+    One query over a database in plain numpy takes about as long as loading the compiled
+    kernels would (numba and its imports, about a second on a busy machine), which is what a
+    single query (``sgrn search``, the page) would otherwise wait for.
+    """
+    if q.bits != db.bits:
+        raise ValueError(f"query and database codes differ in length: {q.bits} bits vs {db.bits} bits")
+    if len(q) != 1:
+        raise ValueError(f"rank_one takes one query, got {len(q)}")
+    if len(db) == 0:
+        raise ValueError("the database is empty")
+    dist = np.zeros(len(db), dtype=np.uint16)
+    for w in range(db.words.shape[0]):
+        dist += np.bitwise_count(db.words[w] ^ q.words[w, 0])
+    order = np.argsort(dist, kind="stable")[:min(int(k), len(db))]  # stable: ties by index
+    return order[None, :].astype(np.int64), dist[order][None, :].astype(np.int32)
+
+
 def hamming_topk(
     q_packed: np.ndarray | WordPlanes,
     db_packed: np.ndarray | WordPlanes,

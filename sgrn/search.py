@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sgrn.codes import BIT_ORDER, WordPlanes, check_threads, hamming_topk, word_planes
+from sgrn.codes import BIT_ORDER, WordPlanes, check_threads, rank_one, word_planes
 from sgrn.pipeline import PATHS, path, project_root_of
 
 MODALITIES = ("image", "text")
@@ -461,8 +461,8 @@ def search(run: Run, query: Query, code: np.ndarray, k: int, target: str | None 
     target = target or ("text" if query.modality == "image" else "image")
     if target not in MODALITIES:
         raise SearchError(f"--target must be one of {', '.join(MODALITIES)}, got {target!r}")
-    idx, dist = hamming_topk(word_planes(code, index.bits), index.codes[target], int(k),
-                             threads=threads)
+    # one query: plain numpy, the same ranking as hamming_topk without loading its kernels
+    idx, dist = rank_one(word_planes(code, index.bits), index.codes[target], int(k))
     rows = [int(index.ids[j]) for j in idx[0]]
     info = run.data.describe(rows)
     results = [{"rank": rank, "id": row, "distance": int(d), **info[row]}
