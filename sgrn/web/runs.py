@@ -114,6 +114,11 @@ class RunCache:
                 self._runs[key] = cached
             return cached[1]
 
+    def opened(self) -> list[RunKey]:
+        """The runs open now, sorted."""
+        with self._lock:
+            return sorted(self._runs)
+
     def preload(self, keys: list[RunKey], warm: Callable[[ServedRun], None] | None = None) -> threading.Thread:
         """Open ``keys`` in order in a daemon thread, calling ``warm`` on each opened run; a run
         that cannot be opened is skipped (its query shows why)."""
