@@ -28,7 +28,10 @@ from _workflow import copy_project, run_snakemake, scratch_dir
 
 from sgrn.pipeline import path, run_folder
 
-TINY = {"download": {"n_pairs": 300, "image_size": 64}, "train": {"epochs": 2, "text_hidden": 256}}
+TINY = {"download": {"n_pairs": 300, "image_size": 64},  # the tiny demo of the tests (tests/workflow_utils.py)
+        "prepare": {"min_tag_count": 3, "split": {"seed": 0, "query_per_label": 3, "train_per_label": 10,
+                                                  "first_label_scale": 2, "n_validation": 20}},
+        "train": {"epochs": 2, "text_hidden": 256}}
 
 
 def build_demo(project: Path, bits: int, quick: bool) -> None:
@@ -38,6 +41,7 @@ def build_demo(project: Path, bits: int, quick: bool) -> None:
     params.update(methods=["sgrn"], bits=[bits], seeds=[0], configs=[0])
     if quick:
         params["download"]["demo"].update(TINY["download"])
+        params["prepare"]["demo"].update(TINY["prepare"])
         params["train"].update(TINY["train"])
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     target = path("codes", dataset="demo", method="sgrn", config=0, bits=bits, seed=0)
