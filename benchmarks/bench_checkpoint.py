@@ -6,6 +6,7 @@ training state (to a temporary file, as scripts/train.py does) after every epoch
 never, and prints the mean epoch time of each.
 
     python benchmarks/bench_checkpoint.py            # 2,000 pairs, 3 x 4 epochs each
+    python benchmarks/bench_checkpoint.py --quick    # 300 pairs, 2 epochs: the smoke test
 """
 from __future__ import annotations
 
@@ -45,7 +46,10 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--quick", action="store_true", help="300 pairs, 2 epochs, once: the smoke test")
     args = p.parse_args()
+    if args.quick:
+        args.n, args.epochs, args.repeat = 300, 2, 1
     feats = synthetic_features(args.n)
     without, with_ckpt = [], []
     for _ in range(args.repeat):  # interleaved, so that background load hits both alike

@@ -6,6 +6,7 @@ Trains SGRN (64 bits, method defaults) for a few epochs on the demo's extracted 
 device, and prints the median epoch time of each beside the other.
 
     python benchmarks/bench_device_epoch.py [--features results/demo/features.h5] [--epochs 6]
+    python benchmarks/bench_device_epoch.py --quick   # 300 synthetic demo-shaped pairs, 2 epochs, CPU only
 """
 from __future__ import annotations
 
@@ -27,15 +28,25 @@ def epoch_seconds(feats, device: str, epochs: int, threads: int) -> tuple[float,
 
 
 def main() -> None:
+    from synthetic import synthetic_features
+
     from sgrn.files.featurefile import load_features
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--features", default="results/demo/features.h5")
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--synthetic", type=int, default=None, metavar="N",
+                   help="N synthetic demo-shaped pairs instead of --features")
+    p.add_argument("--cpu-only", action="store_true", help="skip the GPU even when there is one")
+    p.add_argument("--quick", action="store_true", help="--synthetic 300 --epochs 2 --cpu-only: the smoke test")
     args = p.parse_args()
-    feats = load_features(args.features)
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    if args.quick:
+        args.synthetic, args.epochs, args.cpu_only = 300, 2, True
+    feats = (synthetic_features(args.synthetic, shape="demo") if args.synthetic
+             else load_features(args.features))
+    gpu = torch.cuda.is_available() and not args.cpu_only
+    devices = ["cpu"] + (["cuda"] if gpu else [])
     print(f"SGRN 64 bits, {len(feats.split['train'])} training pairs, batch 32; median epoch of "
           f"{args.epochs - 1} after the first; CPU with {args.threads} threads")
     for device in devices:

@@ -74,7 +74,11 @@ def main():
     p.add_argument("--image-dir", default=None)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--backbones", default="alexnet,efficientnet_lite0")
+    p.add_argument("--quick", action="store_true",
+                   help="16 images, one round, AlexNet (random weights) only: the smoke test")
     args = p.parse_args()
+    if args.quick:
+        args.images, args.batch_size, args.rounds, args.backbones = 16, 8, 1, "alexnet"
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     workers = [int(w) for w in args.workers.split(",")]

@@ -9,6 +9,7 @@ extract (streaming copy plus train-split standardisation of the 3.1 GB matrix) -
 process tree (sampled every 0.1 s). Target: every step under 4 GB.
 
     python benchmarks/bench_memory.py [--n 190000] [--dir /tmp/sgrn-bench-memory] [--keep]
+    python benchmarks/bench_memory.py --quick     # 2,000 pairs: the smoke test
 
 Needs about 7 GB of free disk in --dir.
 """
@@ -36,9 +37,9 @@ def write_mat(path: Path, n: int, d_image=4096, d_text=1000, n_labels=10, block=
     """A v7.3 .mat file as MATLAB writes an (n, d) matrix: HDF5 dataset of shape (d, n)."""
     rng = np.random.default_rng(0)
     with h5py.File(path, "w", userblock_size=512) as f:
-        img = f.create_dataset("IAll", shape=(d_image, n), dtype="float32", chunks=(d_image, 64))
-        txt = f.create_dataset("YAll", shape=(d_text, n), dtype="uint8", chunks=(d_text, 1024))
-        lab = f.create_dataset("LAll", shape=(n_labels, n), dtype="uint8", chunks=(n_labels, 4096))
+        img = f.create_dataset("IAll", shape=(d_image, n), dtype="float32", chunks=(d_image, min(64, n)))
+        txt = f.create_dataset("YAll", shape=(d_text, n), dtype="uint8", chunks=(d_text, min(1024, n)))
+        lab = f.create_dataset("LAll", shape=(n_labels, n), dtype="uint8", chunks=(n_labels, min(4096, n)))
         for s in range(0, n, block):
             e = min(n, s + block)
             x = rng.standard_normal((e - s, d_image), dtype=np.float32)
@@ -54,12 +55,13 @@ def write_mat(path: Path, n: int, d_image=4096, d_text=1000, n_labels=10, block=
         f.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: bench HDF5 schema 1.00 .")
 
 
-def write_params(root: Path, mat: Path) -> None:
+def write_params(root: Path, mat: Path, scale: float = 1.0) -> None:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params.update(datasets=[DATASET], methods=[METHOD], bits=[BITS], seeds=[SEED])
     params["download"][DATASET] = {"source": "mat", "path": str(mat)}  # the others stay: per_dataset names them
-    params["prepare"][DATASET] = {"split": {"kind": "per_label", "query_per_label": 200, "train_per_label": 500,
-                                            "first_label_scale": 1, "n_validation": 500}}
+    params["prepare"][DATASET] = {"split": {"kind": "per_label", "query_per_label": round(200 * scale),
+                                            "train_per_label": round(500 * scale), "first_label_scale": 1,
+                                            "n_validation": round(500 * scale)}}
     params["extract"].update(standardise=True)
     params["train"].update(epochs=1, validate_every=1)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -72,7 +74,7 @@ def commands() -> list[tuple[str, str]]:
              "${item.config}": "0", "${item.bits}": str(BITS), "${item.seed}": str(SEED)}
     out = []
     for name in ("download", "prepare", "extract", "train", "encode"):
-        stage = stages[name]
+        stage = stages[name if name in stages else f"{name}-{METHOD}"]  # train stages are per method
         cmd = stage.get("do", stage)["cmd"]
         for key, value in subst.items():
             cmd = cmd.replace(key, value)
@@ -105,11 +107,16 @@ def peak_rss(cmd: str, cwd: Path) -> tuple[int, float, float]:
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=190_000)
+    p.add_argument("--quick", action="store_true",
+                   help="2,000 pairs and a split a tenth as large: a smoke test of the steps' command lines")
     p.add_argument("--dir", default=None, help="scratch folder (default: a new temporary one)")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder")
     p.add_argument("--steps", default="download,prepare,extract,train,encode",
                    help="comma-separated steps to measure (each needs the ones before it)")
     args = p.parse_args()
+    scale = 1.0
+    if args.quick:
+        args.n, scale = 2000, 0.1
     root = Path(args.dir or tempfile.mkdtemp(prefix="sgrn-bench-memory-"))
     root.mkdir(parents=True, exist_ok=True)
     try:
@@ -119,7 +126,7 @@ def main():
             write_mat(mat, args.n)
         print(f"{args.n} pairs, {mat.stat().st_size / 1e9:.2f} GB .mat written in "
               f"{time.perf_counter() - t:.0f} s ({root})", flush=True)
-        write_params(root, mat)
+        write_params(root, mat, scale)
         print("| step | wall (s) | peak RSS of the process tree (GB) | under 4 GB |")
         print("|---|---|---|---|")
         wanted = args.steps.split(",")
@@ -131,11 +138,12 @@ def main():
                   f"{'' if rc == 0 else f' (exit {rc})'} |", flush=True)
             if rc != 0:
                 print(f"{name} failed; log in {root}/logs", flush=True)
-                break
+                return 1
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -20,7 +20,10 @@ Each contender runs in its own process with the same thread count:
 Both must return the same ids and distances.
 
     python benchmarks/bench_serve.py                 # 20,100 pairs: 20,000 in the database
-    python benchmarks/bench_serve.py --n 2100        # smaller and quicker
+    python benchmarks/bench_serve.py --n 2300        # smaller and quicker
+    python benchmarks/bench_serve.py --n 190100      # NUS-WIDE size (target: a tag query in 20 ms)
+    python benchmarks/bench_serve.py --n 190100 --d-image 64   # the same, built quicker
+    python benchmarks/bench_serve.py --quick         # 2,300 pairs, 5 queries: the smoke test
 """
 from __future__ import annotations
 
@@ -50,14 +53,15 @@ RUN = str(run_folder(DATASET, METHOD, 0, BITS, SEED))
 TAGS = "tag0007 tag0321 tag1000"
 
 
-def build_project(root: Path, n: int) -> None:
+def build_project(root: Path, n: int, d_image: int = 4096) -> None:
     mat = root / "synth.mat"
-    write_mat(mat, n, d_text=D_TEXT, n_labels=N_LABELS)
+    write_mat(mat, n, d_image=d_image, d_text=D_TEXT, n_labels=N_LABELS)
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params.update(datasets=[DATASET], methods=[METHOD], bits=[BITS], seeds=[SEED])
-    params["download"] = {DATASET: {"source": "mat", "path": str(mat)}}
-    params["prepare"] = {DATASET: {"split": {"kind": "random", "seed": 0, "n_query": N_QUERY,
-                                             "n_train": N_TRAIN, "n_validation": 100}}}
+    # the other datasets stay: extract.per_dataset and method_params' per_dataset keys name them
+    params["download"][DATASET] = {"source": "mat", "path": str(mat)}
+    params["prepare"][DATASET] = {"split": {"kind": "random", "seed": 0, "n_query": N_QUERY,
+                                            "n_train": N_TRAIN, "n_validation": 100}}
     params["train"].update(epochs=1, validate_every=1)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for name, cmd in commands():
@@ -91,7 +95,10 @@ def worker_page(args) -> dict:
     from sgrn.query.search import make_query, search
 
     form = {"dataset": DATASET, "method": METHOD, "bits": str(BITS), "seed": str(SEED), "k": str(K)}
+    start = time.perf_counter()
     client = TestClient(create_app(args.root, threads=args.threads))
+    client.app.state.browser.preloading.join()  # the server opens its runs at start, in the background
+    preload = time.perf_counter() - start
     start = time.perf_counter()
     first = client.get("/", params={**form, "kind": "tags", "tags": TAGS})  # opens the run
     opening = time.perf_counter() - start
@@ -104,7 +111,7 @@ def worker_page(args) -> dict:
     run = client.app.state.browser.cache.get(RunKey(DATASET, METHOD, 0, BITS, SEED)).run
     _, lib_times = timed(lambda: search(run, *make_query(run, tags=TAGS, threads=args.threads), K,
                                         threads=args.threads), args.repeat)
-    return {"first": opening, "tags": times, "item": item_times, "library": lib_times,
+    return {"preload": preload, "first": opening, "tags": times, "item": item_times, "library": lib_times,
             "ranking": page_ranking(page.text)}
 
 
@@ -139,7 +146,13 @@ def main(argv=None) -> int:
     p.add_argument("--dir", default=None, help="scratch project folder (default: a temporary one)")
     p.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     p.add_argument("--root", help=argparse.SUPPRESS)
+    p.add_argument("--d-image", type=int, default=4096,
+                   help="image feature width of the scratch dataset (a tag query never reads image features; "
+                        "a smaller width only makes the build quicker)")
+    p.add_argument("--quick", action="store_true", help="--n 2300 --repeat 5")
     args = p.parse_args(argv)
+    if args.quick:
+        args.n, args.repeat = 2300, 5
     if args.worker:
         print(json.dumps(WORKERS[args.worker](args)))
         return 0
@@ -149,7 +162,7 @@ def main(argv=None) -> int:
     try:
         start = time.perf_counter()
         if not (root / RUN / "codes.h5").exists():
-            build_project(root, args.n)
+            build_project(root, args.n, args.d_image)
         print(f"scratch project with {args.n - N_QUERY:,} database items built in "
               f"{time.perf_counter() - start:.0f} s ({root})", flush=True)
         common = ["--root", str(root), "--threads", str(args.threads), "--repeat", str(args.repeat)]
@@ -172,7 +185,9 @@ def main(argv=None) -> int:
 
     print(f"top-{K} tag query ({TAGS!r}, T->I), {args.n - N_QUERY:,} database items, {BITS} bits, "
           f"{METHOD}; {cpu_line(args.threads)}")
-    print(f"  page, first query (opens the run)     {1000 * page['first']:7.1f} ms")
+    print(f"  page, runs opened in the background   {1000 * page['preload']:7.1f} ms after the start")
+    print(f"  page, first query of the run          {1000 * page['first']:7.1f} ms   "
+          f"target 500 ms: {'yes' if page['first'] <= 0.5 else 'NO'}")
     print(f"  page handler, tag query               {ms(page['tags'])}")
     print(f"  page handler, test-split item query   {ms(page['item'])}")
     print(f"  of which make_query + search          {ms(page['library'])}")
@@ -182,7 +197,7 @@ def main(argv=None) -> int:
     same = page["ranking"] == cli["ranking"] == as_command and len(page["ranking"]) == K
     print(f"  same ids and distances on both: {same}")
     median = 1000 * statistics.median(page["tags"])
-    print(f"  page query within 100 ms: {'yes' if median <= 100 else 'NO'} (median {median:.1f} ms)")
+    print(f"  page tag query within 20 ms: {'yes' if median <= 20 else 'NO'} (median {median:.1f} ms)")
     return 0 if same else 1
 
 

@@ -52,7 +52,8 @@ def synthetic(n_train: int, n_database: int, n_validation: int, seed: int = 0):
 
 def worker(path: str, size: str, epochs: int, threads: int) -> dict:
     import sgrn.training.train
-    from sgrn.settings.params import load_params, method_config
+    from sgrn.settings.hyperparams import method_config
+    from sgrn.settings.params import load_params
     from sgrn.training.train import TrainConfig, train
 
     feats = synthetic(*SIZES[size])

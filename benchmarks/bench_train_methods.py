@@ -66,8 +66,11 @@ def main() -> None:
     p.add_argument("--methods", nargs="+", default=["djsrh", "sgrn", "jdsh"])
     p.add_argument("--shape", choices=["mirflickr", "demo"], default="mirflickr",
                    help="feature sizes: MIRFlickr-like, or the demo's (and its per_dataset values)")
+    p.add_argument("--quick", action="store_true", help="DJSRH and SGRN, 200 demo-shaped pairs: the smoke test")
     p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.quick:
+        args.n, args.methods, args.shape = 200, ["djsrh", "sgrn"], "demo"
     if args.one:
         print(json.dumps(one(args.one, args.n, args.epochs, args.threads, args.shape)))
         return

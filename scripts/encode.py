@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Step 5, encode: packed binary codes of queries and database, both modalities -> codes.h5
-(with the indices of the validation queries, which are database rows)."""
+(with the indices of the validation queries, which are database rows, and the text net's
+weights, which `sgrn search` applies to a tag query in numpy)."""
 import h5py
 import numpy as np
 
@@ -10,6 +11,7 @@ from sgrn.files.atomic import atomic_path
 from sgrn.files.featurefile import open_features
 from sgrn.files.h5 import mark_complete, stamp
 from sgrn.retrieval.codes import BIT_ORDER
+from sgrn.retrieval.textnet import write_text_net
 from sgrn.settings.paramfile import load_params
 from sgrn.training.checkpoint import load_nets, read_checkpoint
 from sgrn.training.device import pick_device
@@ -38,6 +40,7 @@ def main(args, log):
         if validation is not None and len(validation):
             # which database rows the trainer validated on: evaluate measures them as it did
             f.create_group("validation").create_dataset("index", data=np.sort(validation))
+        write_text_net(f, txt_net)  # a tag query then needs neither torch nor model.pt
         n_query, n_database = len(feats.split["query"]), len(feats.split["database"])
         stamp(f, "encode", ckpt["params_hash"], dataset=args.dataset, method=args.method, bits=args.bits,
               seed=ckpt["seed"], config=ckpt.get("config", 0), bit_order=BIT_ORDER,

@@ -9,7 +9,6 @@ from sgrn.cli import parser, run
 from sgrn.data.errors import DataError
 from sgrn.files.atomic import write_json
 from sgrn.files.h5 import open_complete
-from sgrn.retrieval.metrics import evaluate_retrieval, label_prior_map, validation_map
 from sgrn.settings.paramfile import load_params
 
 
@@ -29,6 +28,8 @@ def validation_retrieval(db: dict, validation_index: np.ndarray, chunk: int, sou
 
     ``db``: the database's codes, labels and row indices (sorted, as encode writes them).
     """
+    from sgrn.retrieval.metrics import validation_map  # numba: loaded where the metrics run
+
     is_val = np.isin(db["index"], validation_index)
     val = np.flatnonzero(is_val)
     if len(val) != len(np.unique(validation_index)):
@@ -39,6 +40,8 @@ def validation_retrieval(db: dict, validation_index: np.ndarray, chunk: int, sou
 
 
 def main(args, log):
+    from sgrn.retrieval.metrics import evaluate_retrieval, label_prior_map  # numba: loaded where the metrics run
+
     cfg = load_params(args.params)["evaluate"]
     with open_complete(args.codes, expect_step="encode") as f:
         q = {k: f["query"][k][()] for k in ("image", "text", "labels")}

@@ -5,8 +5,6 @@ Per-epoch loss terms and validation MAP are logged with dvclive under --live.
 """
 from pathlib import Path
 
-from dvclive import Live
-
 from sgrn.cli import parser, run
 from sgrn.files.featurefile import open_features
 from sgrn.settings.hyperparams import run_hyperparams
@@ -17,6 +15,8 @@ from sgrn.training.train import TrainConfig, train
 
 
 def main(args, log):
+    from dvclive import Live  # here: it loads pandas and dvc, which --help and a bad params.yaml need not wait for
+
     params = load_params(args.params)
     if args.method not in params["method_params"]:
         raise FileNotFoundError(f"{args.params}: method_params.{args.method} not found "

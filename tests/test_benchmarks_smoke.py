@@ -2,6 +2,7 @@
 
 Timings on a shared CI machine say little, so only the correctness checks are asserted
 (results identical to the references); the figures themselves are in docs/evaluation.md.
+Every script benchmarks/bench_*.py has a test here (the last test checks that).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 def bench(script: str, *args: str, timeout: int = 600) -> str:
     proc = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, cwd=BENCH.parent)
     assert proc.returncode == 0, f"{script} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-3000:]}"
     return proc.stdout
 
@@ -92,7 +93,7 @@ def test_channels_last_benchmark_quick():
 
 @pytest.mark.slow
 def test_epoch_benchmark_quick():
-    out = bench("bench_epoch.py", "--epochs", "2")
+    out = bench("bench_epoch.py", "--quick")
     assert "per epoch" in out and "the speed of the plain loop" in out
 
 
@@ -113,3 +114,69 @@ def test_demo_benchmark_quick():
     assert len(re.findall(r"^  train +2 ", out, re.M)) == 2, out
     assert len(re.findall(r"^  extract +1 ", out, re.M)) == 1, out
     assert "model steps as shipped / reference" in out
+
+
+def test_startup_benchmark_quick():
+    out = bench("bench_startup.py", "--quick")
+    assert "python -c pass" in out and "python -c 'import torch'" in out
+    for script in sorted((BENCH.parent / "scripts").glob("*.py")):
+        assert re.search(rf"^  scripts/{script.name} +[\d.]+ s   target", out, re.M), out
+
+
+@pytest.mark.slow
+def test_search_command_benchmark_quick():
+    out = bench("bench_search_command.py", "--quick", timeout=1200)
+    for name in ("python -c pass", "tag query", "--code query", "image query", "refused: no known tag",
+                 "refused: unknown run"):
+        assert f"  {name} " in out, out
+    assert "tag query: 10, --code query: 10, image query: 10 results" in out, out
+
+
+@pytest.mark.slow
+def test_serve_benchmark_quick():
+    out = bench("bench_serve.py", "--quick", timeout=1200)
+    assert "same ids and distances on both: True" in out, out
+    assert "first query of the run" in out and "page tag query within 20 ms" in out
+
+
+@pytest.mark.slow
+def test_memory_benchmark_quick():
+    out = bench("bench_memory.py", "--quick", timeout=1200)
+    for step in ("download", "prepare", "extract", "train", "encode"):
+        assert re.search(rf"^\| {step} \| \d+ \| [\d.]+ \| (yes|NO) \|$", out, re.M), out
+
+
+@pytest.mark.slow
+def test_checkpoint_benchmark_quick():
+    out = bench("bench_checkpoint.py", "--quick")
+    assert "without checkpointing" in out and "cost of one checkpoint" in out
+
+
+@pytest.mark.slow
+def test_extract_benchmark_quick():
+    out = bench("bench_extract.py", "--quick")
+    assert re.search(r"^\| alexnet \| 1 \|", out, re.M), out
+
+
+@pytest.mark.slow
+def test_train_methods_benchmark_quick():
+    out = bench("bench_train_methods.py", "--quick")
+    assert "training throughput" in out and re.search(r"^sgrn +[\d.]+", out, re.M), out
+
+
+@pytest.mark.slow
+def test_device_epoch_benchmark_quick():
+    """The CPU path (the GPU one runs where there is a GPU); on a GPU machine --quick stays on the CPU."""
+    out = bench("bench_device_epoch.py", "--quick")
+    assert re.search(r"^cpu +[\d.]+ ms/epoch   validation MAP@all 0\.\d{4}$", out, re.M), out
+
+
+SMOKE_TESTED = {"bench_search.py", "bench_metrics.py", "bench_channels_last.py", "bench_epoch.py",
+                "bench_gpu_table.py", "bench_demo.py", "bench_startup.py", "bench_search_command.py",
+                "bench_serve.py", "bench_memory.py", "bench_checkpoint.py", "bench_extract.py",
+                "bench_train_methods.py", "bench_device_epoch.py"}
+
+
+def test_every_benchmark_has_a_smoke_test():
+    """A new bench_*.py needs a test above (and its name here), so that none breaks unseen."""
+    assert {p.name for p in BENCH.glob("bench_*.py")} == SMOKE_TESTED

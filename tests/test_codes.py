@@ -194,3 +194,22 @@ def test_topk_rejects_bad_input():
         hamming_topk(pq, pq, 1, threads=0)
     with pytest.raises(ValueError, match="empty"):
         hamming_topk(pq, np.zeros((0, 8), np.uint8), 1)
+
+
+@pytest.mark.parametrize("bits,ndb,k", [(16, 500, 10), (64, 3000, 100), (72, 50, 80), (128, 2000, 1)])
+def test_rank_one_equals_hamming_topk(bits, ndb, k):
+    """The numpy path of a single query (sgrn search, the page): the kernel's ids and distances,
+    ties by database index (16 bits over 500 codes has many ties)."""
+    from sgrn.retrieval.codes import rank_one
+
+    rng = np.random.default_rng(bits + ndb)
+    db = word_planes(pack_codes(_random_codes(rng, ndb, bits)))
+    for _ in range(5):
+        q = word_planes(pack_codes(_random_codes(rng, 1, bits)))
+        idx, dist = rank_one(q, db, k)
+        ref_idx, ref_dist = hamming_topk(q, db, k, threads=1)
+        assert idx.dtype == ref_idx.dtype and dist.dtype == ref_dist.dtype
+        np.testing.assert_array_equal(idx, ref_idx)
+        np.testing.assert_array_equal(dist, ref_dist)
+    with pytest.raises(ValueError, match="one query"):
+        rank_one(word_planes(pack_codes(_random_codes(rng, 2, bits))), db, k)

@@ -194,3 +194,28 @@ def test_tag_queries_are_mapped_as_extract_mapped_the_text():
     with pytest.raises(SearchError, match=r"features.h5: the text features are lda topic vectors .* query with an "
                                           r"image or a code"):
         reduce_tags(lda, query)
+
+
+def test_tag_query_through_the_kept_text_net_equals_the_model_s(demo, capsys):
+    """The run's own tag query takes the text net that encode kept in codes.h5 (numpy); with
+    --model given it goes through model.pt's torch net: same code, ids and distances."""
+    root = demo["root"]
+    tags = "red circle"
+    kept = search_json(root, "--tags", tags, "-k", "20", capsys=capsys)
+    model = search_json(root, "--tags", tags, "-k", "20", "--model", str(root / RUN / "model.pt"), capsys=capsys)
+    assert kept["query"]["code"] == model["query"]["code"]
+    assert [(r["id"], r["distance"]) for r in kept["results"]] == [(r["id"], r["distance"]) for r in model["results"]]
+    with h5py.File(root / RUN / "codes.h5") as f:
+        assert "text_net" in f
+
+
+def test_tag_and_code_queries_do_not_import_torch(demo, tmp_path):
+    """What makes `sgrn search --tags` and `--code` quick as commands: torch is never imported."""
+    root = demo["root"]
+    code = demo["db"]["image"][0].tobytes().hex()
+    check = ("import sys; from sgrn.__main__ import main; "
+             "assert main(sys.argv[1:]) == 0; assert 'torch' not in sys.modules, 'torch was imported'")
+    for query in (["--tags", "red"], ["--code", code, "--target", "image"]):
+        proc = subprocess.run([sys.executable, "-c", check, "search", "--run", str(RUN), *query, "--json"],
+                              cwd=root, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr

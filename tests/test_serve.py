@@ -358,3 +358,15 @@ def test_kept_descriptions_equal_those_read_per_query(project):
     run.data.keep_descriptions(block=7)   # blocks that do not divide the pairs
     assert run.data.describe(rows) == read and run.data.describe([]) == {}
     assert all(read[r]["tags"] and read[r]["image"] for r in rows)
+
+
+def test_runs_are_opened_in_the_background_at_start(project):
+    """Every run is open before its first query (the default one first); without preload none is."""
+    from sgrn.query.runs import find_runs
+
+    lazy = create_app(project, threads=1, preload=False).state.browser
+    assert lazy.preloading is None and lazy.cache.opened() == []
+    browser = create_app(project, threads=1).state.browser
+    browser.preloading.join(timeout=600)
+    assert not browser.preloading.is_alive()
+    assert browser.cache.opened() == find_runs(project.resolve()) and len(find_runs(project.resolve())) == 2

@@ -194,6 +194,24 @@ class Browser:
         self.cache = RunCache(root)
         self.images = ImageFolders(root)
         self.lock = threading.Lock()
+        self.preloading: threading.Thread | None = None
+
+    def preload(self) -> threading.Thread:
+        """Open every run in the background, the default one first, and make one search on
+        each: the first query of a run then finds it open and the kernels loaded."""
+        runs = find_runs(self.root)
+        first = default_run(runs)
+        order = ([first] if first else []) + [r for r in runs if r != first]
+        self.preloading = self.cache.preload(order, self._warm)
+        return self.preloading
+
+    def _warm(self, served: ServedRun) -> None:
+        run = served.run
+        run.numpy_text_net()
+        if served.n_queries:
+            with self.lock:
+                search(run, Query("item", "warm-up", "image"), served.query_codes["image"][:1], 1,
+                       threads=self.threads)
 
     def served(self, key: RunKey) -> ServedRun:
         try:
@@ -286,12 +304,17 @@ def _choices(runs: list[RunKey]) -> dict[str, list]:
 
 
 def create_app(root: str | Path = ".", threads: int | None = None,
-               max_upload_bytes: int = 10 * 2**20) -> Starlette:
-    """The web application over the runs under ROOT/results."""
+               max_upload_bytes: int = 10 * 2**20, preload: bool = True) -> Starlette:
+    """The web application over the runs under ROOT/results; ``preload``: open them in the
+    background now (Browser.preload), not at their first query."""
     root = Path(root).resolve()
     browser = Browser(root, threads, max_upload_bytes)
+    if preload:
+        browser.preload()
     env = Environment(loader=PackageLoader("sgrn.query", "templates"), autoescape=select_autoescape())
     templates = Jinja2Templates(env=env)
+    for name in ("search.html", "results.html"):  # compiled now, not at the first query
+        env.get_template(name)
     markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
 
     def page(request: Request, runs, sent: dict, status: int = 200, error: str | None = None,

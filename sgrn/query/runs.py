@@ -3,11 +3,13 @@
 A run is a run folder of the pipeline's layout (sgrn/workflow/pipeline.py: ``results/{dataset}/{method}/
 c{config}/b{bits}/s{seed}``) with ``model.pt`` and ``codes.h5``.
 Opening one (index, checkpoint, dataset files, the query side of codes.h5) takes a moment;
-it is done at its first query and kept until its files change.
+the server opens them in the background at its start (and at a run's first query if that
+comes sooner) and keeps them until their files change.
 """
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,11 +86,16 @@ def open_served(root: Path, key: RunKey) -> ServedRun:
 
 
 class RunCache:
-    """Opened runs by key; a run is opened again when its model.pt or codes.h5 changed."""
+    """Opened runs by key; a run is opened again when its model.pt or codes.h5 changed.
+
+    ``preload`` opens runs in a background thread ahead of their first query (the page's
+    first answer then takes no longer than the next). Each run has its own lock, so a query
+    on an opened run does not wait for another run being opened."""
 
     def __init__(self, root: Path):
         self.root = root
         self._lock = threading.Lock()
+        self._key_locks: dict[RunKey, threading.Lock] = {}
         self._runs: dict[RunKey, tuple[tuple, ServedRun]] = {}
 
     def _stamp(self, key: RunKey) -> tuple:
@@ -98,8 +105,32 @@ class RunCache:
 
     def get(self, key: RunKey) -> ServedRun:
         with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
             stamp = self._stamp(key)
             cached = self._runs.get(key)
             if cached is None or cached[0] != stamp:
-                self._runs[key] = (stamp, open_served(self.root, key))
-            return self._runs[key][1]
+                cached = (stamp, open_served(self.root, key))
+                self._runs[key] = cached
+            return cached[1]
+
+    def opened(self) -> list[RunKey]:
+        """The runs open now, sorted."""
+        with self._lock:
+            return sorted(self._runs)
+
+    def preload(self, keys: list[RunKey], warm: Callable[[ServedRun], None] | None = None) -> threading.Thread:
+        """Open ``keys`` in order in a daemon thread, calling ``warm`` on each opened run; a run
+        that cannot be opened is skipped (its query shows why)."""
+        def work():
+            for key in keys:
+                try:
+                    served = self.get(key)
+                    if warm is not None:
+                        warm(served)
+                except Exception:  # noqa: BLE001 - reported by the query that needs the run
+                    continue
+
+        thread = threading.Thread(target=work, name="sgrn-preload", daemon=True)
+        thread.start()
+        return thread

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sgrn.retrieval.codes import BIT_ORDER, WordPlanes, check_threads, hamming_topk, word_planes
+from sgrn.retrieval.codes import BIT_ORDER, WordPlanes, check_threads, rank_one, word_planes
 from sgrn.workflow.pipeline import PATHS, path, project_root_of
 
 MODALITIES = ("image", "text")
@@ -235,15 +235,28 @@ def _backbone(data: Dataset):
 
 @dataclass
 class Run:
-    """A run opened for searching: its index, its dataset's files and (unless only codes are
-    searched) its checkpoint. The hash nets and the image backbone are built at their first
-    use and kept, so that a program answering many queries (``sgrn serve``) builds them once."""
+    """A run opened for searching: its index, its dataset's files and its checkpoint (read at
+    opening, or at its first use when opened without it). The hash nets and the image
+    backbone are built at their first use and kept, so that a program answering many queries
+    (``sgrn serve``) builds them once. A tag query takes the text net that encode kept in
+    codes.h5 (sgrn.retrieval.textnet: numpy, no torch) unless the model was given on its own."""
 
     index: Index
     data: Dataset
     ckpt: dict | None
+    model_path: Path | None = None
+    own_model: bool = True       # model.pt is the run's own, the one that made codes.h5
     _nets: tuple | None = field(default=None, repr=False)
     _image_model: object = field(default=None, repr=False)
+    _text_net: object = field(default=False, repr=False)  # False: not read yet
+
+    def checkpoint(self) -> dict:
+        """The run's checkpoint, read and checked against the index at its first use."""
+        if self.ckpt is None:
+            if self.model_path is None:
+                raise SearchError(f"{self.index.path}: opened without its model; only codes can be searched")
+            self.ckpt = load_model(self.model_path, self.index)
+        return self.ckpt
 
     def net(self, modality: str):
         """The run's hash net of one modality (eval mode, CPU)."""
@@ -251,11 +264,25 @@ class Run:
 
         from sgrn.training.checkpoint import load_nets
 
-        if self.ckpt is None:
-            raise SearchError(f"{self.index.path}: opened without its model; only codes can be searched")
         if self._nets is None:
-            self._nets = load_nets(self.ckpt, torch.device("cpu"))
+            self._nets = load_nets(self.checkpoint(), torch.device("cpu"))
         return self._nets[0] if modality == "image" else self._nets[1]
+
+    def numpy_text_net(self):
+        """The text net kept in codes.h5 by encode (sgrn.retrieval.textnet.TextNet), None when the index
+        has none or the model was given on its own."""
+        from sgrn.files.h5 import open_complete
+        from sgrn.retrieval.textnet import read_text_net
+
+        if self._text_net is False:
+            self._text_net = None
+            if self.own_model:
+                with open_complete(self.index.path, expect_step="encode") as f:
+                    try:
+                        self._text_net = read_text_net(f)
+                    except ValueError as err:
+                        raise SearchError(str(err)) from None
+        return self._text_net
 
     def image_model(self):
         """The backbone network with the weights recorded in features.h5."""
@@ -283,7 +310,9 @@ def open_run(run_dir: str | Path | None = None, *, index: str | Path | None = No
              with_model: bool = True) -> Run:
     """Open a run for searching: the index, then (``with_model``) the checkpoint, which must
     fit the index, then the dataset's features.h5 and pairs.h5. Paths not given are found
-    from the run folder and the project folder above it."""
+    from the run folder and the project folder above it. Without ``with_model`` the
+    checkpoint is read at its first use (an image query, a tag query on an index without
+    the text net), if ever."""
     run_dir = Path(run_dir) if run_dir else None
     if run_dir is not None and not run_dir.is_dir():
         raise SearchError(f"{run_dir}: run folder not found (expected {PATHS['run']})")
@@ -292,15 +321,16 @@ def open_run(run_dir: str | Path | None = None, *, index: str | Path | None = No
         raise SearchError("give the run folder (--run) or the index (--index codes.h5)")
     idx = load_index(index_path)
     ckpt = None
+    model_path = Path(model) if model else (run_dir / "model.pt" if run_dir else None)
     if with_model:  # the model must fit the index before anything else is read
-        model_path = Path(model) if model else (run_dir / "model.pt" if run_dir else None)
         if model_path is None:
             raise SearchError("give the run folder (--run) or the model (--model model.pt)")
         ckpt = load_model(model_path, idx)
     root = Path(root) if root else _project_root(index_path)
     features = Path(features) if features else root / path("features", dataset=idx.dataset)
     pairs = Path(pairs) if pairs else root / path("pairs", dataset=idx.dataset)
-    return Run(idx, Dataset(features, pairs, root, idx), ckpt)
+    own_model = model is None and index is None  # both the run folder's: the net made the codes
+    return Run(idx, Dataset(features, pairs, root, idx), ckpt, model_path, own_model)
 
 
 def _image_feature(path: Path, run: Run, threads: int) -> np.ndarray:
@@ -332,14 +362,24 @@ def _image_feature(path: Path, run: Run, threads: int) -> np.ndarray:
 
 
 def encode_query(run: Run, modality: str, feature: np.ndarray, threads: int) -> np.ndarray:
-    """Packed code (1, c/8) of one feature row through the run's hash network."""
+    """Packed code (1, c/8) of one feature row through the run's hash network: in numpy for
+    text when encode kept the text net in codes.h5, else through torch."""
+    from sgrn.retrieval.codes import binarize, pack_codes
+
+    text_net = run.numpy_text_net() if modality == "text" else None
+    if text_net is not None:
+        if text_net.d_in != feature.shape[1] or text_net.bits != run.index.bits:
+            raise SearchError(f"{run.index.path}: the kept text net maps {text_net.d_in}-d features to "
+                              f"{text_net.bits} bits; the dataset's are {feature.shape[1]}-d, the index "
+                              f"holds {run.index.bits}-bit codes")
+        return pack_codes(binarize(text_net(feature)))
+
     import torch
 
-    from sgrn.retrieval.codes import binarize, pack_codes
     from sgrn.training.nets import encode
 
     torch.set_num_threads(threads)
-    dims = run.ckpt.get("dims", {}) if run.ckpt else {}
+    dims = run.checkpoint().get("dims", {})
     if dims.get(modality) != feature.shape[1]:
         raise SearchError(f"the model's {modality} net takes {dims.get(modality)}-d features, "
                           f"the dataset's are {feature.shape[1]}-d")
@@ -421,8 +461,8 @@ def search(run: Run, query: Query, code: np.ndarray, k: int, target: str | None 
     target = target or ("text" if query.modality == "image" else "image")
     if target not in MODALITIES:
         raise SearchError(f"--target must be one of {', '.join(MODALITIES)}, got {target!r}")
-    idx, dist = hamming_topk(word_planes(code, index.bits), index.codes[target], int(k),
-                             threads=threads)
+    # one query: plain numpy, the same ranking as hamming_topk without loading its kernels
+    idx, dist = rank_one(word_planes(code, index.bits), index.codes[target], int(k))
     rows = [int(index.ids[j]) for j in idx[0]]
     info = run.data.describe(rows)
     results = [{"rank": rank, "id": row, "distance": int(d), **info[row]}
@@ -445,8 +485,11 @@ def run_search(args: argparse.Namespace) -> dict:
     threads = check_threads(args.threads)
     if isinstance(args.k, bool) or args.k < 1:
         raise SearchError(f"-k must be a positive integer, got {args.k}")
+    # A tag query on the run folder's own files reads model.pt only when codes.h5 has no text net.
+    own_files = args.model is None and args.index is None
     run = open_run(args.run, index=args.index, model=args.model, features=args.features,
-                   pairs=args.pairs, root=args.root, with_model=args.code is None)
+                   pairs=args.pairs, root=args.root,
+                   with_model=args.image is not None or (args.tags is not None and not own_files))
     query, code = make_query(run, image=args.image, tags=args.tags, code=args.code,
                              target=args.target, threads=threads)
     return search(run, query, code, args.k, args.target, threads)

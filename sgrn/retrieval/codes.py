@@ -9,8 +9,9 @@ the code length and the bit order beside the packed rows (codes.h5 attributes ``
 For search and evaluation, packed rows are laid out as :class:`WordPlanes`: each code padded
 with zero bits to whole 64-bit words, word w of every code in one contiguous row
 ``words[w]``. A Hamming distance is then a sum over words of popcount(q XOR x), which the
-compiled kernels run vectorised (numba; the kernels release the GIL and run on an explicit
-number of Python threads, see :func:`parallel_blocks`).
+compiled kernels of sgrn.retrieval.hamming run vectorised (numba, imported only where a search or an
+evaluation runs; the kernels release the GIL and run on an explicit number of Python
+threads, see :func:`parallel_blocks`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, types
-from numba.extending import intrinsic
 
 BIT_ORDER = "big"
 BLOCK = 4096  # database items per vectorised distance block (4 KiB of uint8 distances)
@@ -216,124 +215,25 @@ def parallel_blocks(fn: Callable[[int, int], None], n: int, threads: int,
             pool.shutdown(wait=True)
 
 
-# --------------------------------------------------------------------------------------
-# Kernels
+def rank_one(q: WordPlanes, db: WordPlanes, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest database codes of a single query, in numpy: the same (indices, distances)
+    (1, k) as :func:`hamming_topk`, ranked by (distance, database index).
 
-
-@intrinsic
-def popcount(typingctx, x):
-    """Number of set bits of a uint64, as int64 (one POPCNT / VPOPCNTQ instruction)."""
-    if not isinstance(x, types.Integer) or x.bitwidth != 64:
-        return None
-    sig = types.int64(x)
-
-    def codegen(context, builder, signature, args):
-        return builder.ctpop(args[0])
-
-    return sig, codegen
-
-
-@njit(nogil=True, cache=True)
-def block_distances(qw, i, dw, start, stop, out):
-    """out[:stop-start] = Hamming distances of query column i to database columns start..stop.
-
-    Loops run over slices with a plain range index, which LLVM vectorises (an index that
-    might be negative would not be).
+    One query over a database in plain numpy takes about as long as loading the compiled
+    kernels would (numba and its imports, about a second on a busy machine), which is what a
+    single query (``sgrn search``, the page) would otherwise wait for.
     """
-    n = stop - start
-    row = dw[0, start:stop]
-    q = qw[0, i]
-    for j in range(n):
-        out[j] = popcount(q ^ row[j])
-    for w in range(1, dw.shape[0]):
-        row = dw[w, start:stop]
-        q = qw[w, i]
-        for j in range(n):
-            out[j] += popcount(q ^ row[j])
-
-
-@njit(nogil=True, cache=True)
-def _any_below(dist, tau):
-    """Whether any distance in the slice is below tau (a branch-free count, vectorised)."""
-    n = 0
-    for j in range(dist.shape[0]):
-        n += dist[j] < tau
-    return n > 0
-
-
-@njit(nogil=True, cache=True)
-def _compact(cand_idx, cand_d, nc, tau, keep_at_tau):
-    """Keep candidates with d < tau and the first ``keep_at_tau`` with d == tau, in order."""
-    out = 0
-    at_tau = 0
-    for t in range(nc):
-        d = cand_d[t]
-        if d < tau or (d == tau and at_tau < keep_at_tau):
-            if d == tau:
-                at_tau += 1
-            cand_idx[out] = cand_idx[t]
-            cand_d[out] = d
-            out += 1
-    return out
-
-
-@njit(nogil=True, cache=True)
-def _topk_rows(qw, dw, k, q_start, q_stop, out_idx, out_dist, dist):
-    """Top k of queries q_start..q_stop by (distance, database index) into out rows 0...
-
-    One pass over the database per query. A threshold tau (the smallest distance whose
-    cumulative count of candidates reaches k) rejects almost every item with one compare
-    after the vectorised distance block; kept candidates are compacted when their buffer
-    fills, and sorted by distance (stably, so by index within a distance) at the end.
-    """
-    ndb = dw.shape[1]
-    n_bins = 64 * dw.shape[0] + 2
-    cap = 2 * k + 1024
-    cand_idx = np.empty(cap, np.int64)
-    cand_d = np.empty(cap, np.int64)
-    hist = np.zeros(n_bins, np.int64)
-    slot = np.zeros(n_bins, np.int64)
-    block = dist.shape[0]
-    for i in range(q_start, q_stop):
-        hist[:] = 0
-        tau = n_bins - 1  # sentinel: accept everything until k candidates are in
-        below = 0         # candidates with d < tau
-        nc = 0
-        for start in range(0, ndb, block):
-            stop = min(ndb, start + block)
-            block_distances(qw, i, dw, start, stop, dist)
-            n = stop - start
-            for lo in range(0, n, 64):
-                hi = min(n, lo + 64)
-                if not _any_below(dist[lo:hi], tau):  # the usual case, vectorised
-                    continue
-                for j in range(lo, hi):
-                    d = np.int64(dist[j])
-                    if d < tau:
-                        hist[d] += 1
-                        below += 1
-                        cand_idx[nc] = start + j
-                        cand_d[nc] = d
-                        nc += 1
-                        while below >= k:
-                            tau -= 1
-                            below -= hist[tau]
-                        if nc == cap:
-                            nc = _compact(cand_idx, cand_d, nc, tau, k - below)
-        nc = _compact(cand_idx, cand_d, nc, tau, k - below)
-        # Counting sort by distance; stable, so ties stay in database order.
-        slot[:] = 0
-        for t in range(nc):
-            slot[cand_d[t] + 1] += 1
-        for d in range(1, n_bins):
-            slot[d] += slot[d - 1]
-        r = i - q_start
-        for t in range(nc):
-            d = cand_d[t]
-            p = slot[d]
-            slot[d] = p + 1
-            out_idx[r, p] = cand_idx[t]
-            out_dist[r, p] = d
+    if q.bits != db.bits:
+        raise ValueError(f"query and database codes differ in length: {q.bits} bits vs {db.bits} bits")
+    if len(q) != 1:
+        raise ValueError(f"rank_one takes one query, got {len(q)}")
+    if len(db) == 0:
+        raise ValueError("the database is empty")
+    dist = np.zeros(len(db), dtype=np.uint16)
+    for w in range(db.words.shape[0]):
+        dist += np.bitwise_count(db.words[w] ^ q.words[w, 0])
+    order = np.argsort(dist, kind="stable")[:min(int(k), len(db))]  # stable: ties by index
+    return order[None, :].astype(np.int64), dist[order][None, :].astype(np.int32)
 
 
 def hamming_topk(
@@ -360,6 +260,8 @@ def hamming_topk(
         raise ValueError(f"k must be a positive integer, got {k!r}")
     if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    from sgrn.retrieval.hamming import topk_rows
+
     threads = check_threads(threads)
     nq, ndb = len(q), len(db)
     if ndb == 0:
@@ -376,7 +278,7 @@ def hamming_topk(
             def run(a, b, c0=c0):
                 # block distances in the narrowest type, so that they vectorise best
                 block = np.empty(BLOCK, dtype=dist_dtype)
-                _topk_rows(q.words, db.words, k, c0 + a, c0 + b, idx[c0 + a:c0 + b],
+                topk_rows(q.words, db.words, k, c0 + a, c0 + b, idx[c0 + a:c0 + b],
                            dist[c0 + a:c0 + b], block)
 
             parallel_blocks(run, c1 - c0, threads, pool)

@@ -28,15 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from sgrn.retrieval.codes import (
-    BLOCK,
-    block_distances,
-    check_threads,
-    label_planes,
-    parallel_blocks,
-    popcount,
-    word_planes,
-)
+from sgrn.retrieval.codes import BLOCK, check_threads, label_planes, parallel_blocks, word_planes
+from sgrn.retrieval.hamming import block_distances, popcount
 
 TIES = ("stable", "expected")
 DEFAULT_MAP_R: tuple[int | None, ...] = (50, None)

@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +25,8 @@ class ParamsError(ValueError):
 
 
 def _validator_with_defaults():
+    import jsonschema  # here: the modules that only name ParamsError (sgrn.cli) need not load it
+
     base = jsonschema.Draft202012Validator
 
     def fill_defaults(validator, properties, instance, schema):

@@ -21,7 +21,6 @@ from sgrn.data.errors import DataError
 from sgrn.files.featurefile import Features
 from sgrn.methods import build_method, method_class
 from sgrn.methods.base import FitError
-from sgrn.retrieval.metrics import validation_map
 from sgrn.training.checkpoint import CHECKPOINT_FORMAT
 from sgrn.training.device import DeviceError, pick_device, use_cuda_graphs
 from sgrn.training.encoding import packed_codes
@@ -65,6 +64,8 @@ def validate(img_net, txt_net, feats: Features, device: torch.device) -> dict[st
 
     The database is encoded in the order and blocks of the encode step, and measured by
     `sgrn.retrieval.metrics.validation_map`, which the evaluate step calls on the saved codes too."""
+    from sgrn.retrieval.metrics import validation_map  # here: numba loads at the first validation, not at start-up
+
     database = np.sort(feats.split["database"])
     image = packed_codes(img_net, feats, "image", database, device)
     text = packed_codes(txt_net, feats, "text", database, device)
