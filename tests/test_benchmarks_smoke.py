@@ -93,8 +93,13 @@ def test_channels_last_benchmark_quick():
 
 @pytest.mark.slow
 def test_epoch_benchmark_quick():
-    out = bench("bench_epoch.py", "--quick")
+    out = bench("bench_epoch.py", "--size", "quick")
     assert "per epoch" in out and "the speed of the plain loop" in out
+
+
+def test_sparse_text_benchmark_quick():
+    out = bench("bench_sparse_text.py", "--quick")
+    assert "dense and sparse records agree" in out
 
 
 @pytest.mark.slow
@@ -174,7 +179,7 @@ def test_device_epoch_benchmark_quick():
 SMOKE_TESTED = {"bench_search.py", "bench_metrics.py", "bench_channels_last.py", "bench_epoch.py",
                 "bench_gpu_table.py", "bench_demo.py", "bench_startup.py", "bench_search_command.py",
                 "bench_serve.py", "bench_memory.py", "bench_checkpoint.py", "bench_extract.py",
-                "bench_train_methods.py", "bench_device_epoch.py"}
+                "bench_train_methods.py", "bench_device_epoch.py", "bench_sparse_text.py"}
 
 
 def test_every_benchmark_has_a_smoke_test():
