@@ -223,7 +223,7 @@ def test_shipped_sgrn_is_the_papers_and_sgrn_plus_adds_only_the_borrowed_parts()
     assert all(off in space["sgrn-plus"][key] for key, off in BORROWED.items()), "off among the choices"
     follow = params["search"]["follow"]
     ablations = {"sgrn-no-lrgr", "sgrn-no-grgr", "sgrn-no-intra"}
-    study = {"sgrn-grgr-agreed", "sgrn-grgr-overlap", "sgrn-grgr-concat", "sgrn-intra-target", "sgrn-intra-local",
+    study = {"sgrn-grgr-weight", "sgrn-grgr-agreed", "sgrn-grgr-concat", "sgrn-intra-target", "sgrn-intra-local",
              "sgrn-intra-orthogonal"}  # the GRGR study: sgrn with one reading or form changed
     assert {m for m, leader in follow.items() if leader == "sgrn"} == ablations | study
     assert {m for m, leader in follow.items() if leader == "sgrn-plus"} == {"sgrn-plus-no-pair", "sgrn-plus-no-lift"}
