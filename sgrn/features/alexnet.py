@@ -6,7 +6,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torchvision.models import AlexNet_Weights, alexnet
 
 from sgrn.data.errors import DataError
 
@@ -40,6 +39,8 @@ def load_alexnet_fc7(weights: str, seed: int = 0) -> tuple[AlexNetFC7, dict[str,
 
     Returns the model in eval mode and the identity of the weights, for the HDF5 attributes.
     """
+    from torchvision.models import AlexNet_Weights, alexnet  # here: torchvision loads only to build the net
+
     if weights == "random":
         torch.manual_seed(seed)
         net = alexnet(weights=None)

@@ -9,6 +9,7 @@ decoded by PIL at a reduced DCT scale (``draft``), several times faster.
 """
 from __future__ import annotations
 
+import functools
 import io
 import warnings
 from pathlib import Path
@@ -17,16 +18,21 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
-from torchvision.transforms.v2.functional import resize
-
-# torchvision 0.29 deprecates its decoders and warns at every call; when a later release
-# removes them, PIL decodes everything.
-try:
-    from torchvision.io import ImageReadMode, decode_image
-except ImportError:
-    decode_image = None
 
 from sgrn.data.errors import DataError
+
+
+@functools.cache
+def _torchvision_decoder():
+    """torchvision's (decode_image, ImageReadMode), or None. torchvision 0.29 deprecates its
+    decoders and warns at every call; when a later release removes them, PIL decodes everything.
+    Imported at the first image, not with the module: torchvision takes a second to import."""
+    try:
+        from torchvision.io import ImageReadMode, decode_image
+    except ImportError:
+        return None
+    return decode_image, ImageReadMode
+
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -45,6 +51,8 @@ def centre_square(chw: torch.Tensor, size: int) -> torch.Tensor:
     top, left = (h - s) // 2, (w - s) // 2
     square = chw[:, top:top + s, left:left + s]
     if s != size:
+        from torchvision.transforms.v2.functional import resize  # here: torchvision loads only where images are read
+
         square = resize(square, [size, size], antialias=True)
     return square.permute(1, 2, 0)
 
@@ -56,14 +64,15 @@ def decode_rgb(path: Path, size: int) -> torch.Tensor:
     data = path.read_bytes()
     with Image.open(io.BytesIO(data)) as img:  # reads the header only; refuses non-images
         big_jpeg = img.format == "JPEG" and min(img.size) >= 2 * size
-        if big_jpeg or decode_image is None:
+        decoder = None if big_jpeg else _torchvision_decoder()
+        if decoder is None:
             img.draft("RGB", (size, size))
             return torch.from_numpy(np.array(img.convert("RGB"), dtype=np.uint8)).permute(2, 0, 1)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
-                return decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8),
-                                    mode=ImageReadMode.RGB)
+                decode_image, read_mode = decoder
+                return decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=read_mode.RGB)
         except RuntimeError:
             return torch.from_numpy(np.array(img.convert("RGB"), dtype=np.uint8)).permute(2, 0, 1)
 

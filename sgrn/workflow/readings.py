@@ -17,11 +17,13 @@ import argparse
 import json
 import math
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from sgrn.data.errors import DataError
 from sgrn.workflow.report import DIRECTIONS, INTERVAL_KIND, INTERVAL_LEVEL, followers
+
+if TYPE_CHECKING:  # pandas is imported where a table is read or made: the report step starts without it
+    import pandas as pd
 
 RULES = {"current": f"{INTERVAL_LEVEL:.0%} over {INTERVAL_KIND} excludes 0",
          "earlier": f"{INTERVAL_LEVEL:.0%} over queries only and {INTERVAL_LEVEL:.0%} t over seeds both exclude 0"}
@@ -44,6 +46,8 @@ def seed_t_excludes_zero(mean: float, std: float, seeds: int, level: float = INT
 def relation(row: pd.Series) -> tuple[str, str]:
     """(where the reference stands to row.method: above, level, below or untested; the rule)
     of one MAP@all row of a differences CSV (row.method minus row.reference)."""
+    import pandas as pd
+
     if pd.isna(row["low"]):
         return "untested", "current"
     current = row.get("interval") == INTERVAL_KIND
@@ -61,6 +65,8 @@ def readings(means: pd.DataFrame, differences: pd.DataFrame, ablations: set[str]
     ties share the better rank) among the methods that are not ``ablations``, of how many, and
     the other methods (ablations included) it is above, level with and below, each list in the
     order of their mean, and the rule it was read under."""
+    import pandas as pd
+
     test = differences[(differences["queries"] == "test") & differences["metric"].str.endswith("_map_all")]
     out = []
     for (dataset, reference, bits), rows in test.groupby(["dataset", "reference", "bits"], sort=False):
@@ -102,6 +108,8 @@ def markdown(table: pd.DataFrame, dataset: str) -> str:
 def write_readings(tables: Path, dataset: str, ablations: set[str] = frozenset()) -> bool:
     """{dataset}_readings.csv and .md in ``tables`` from the report's CSVs there; False (nothing
     written) when the report has no differences (no report.reference)."""
+    import pandas as pd
+
     differences = tables / f"{dataset}_differences.csv"
     if not differences.exists():
         return False
