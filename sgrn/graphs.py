@@ -144,15 +144,15 @@ def cross_graph(s_i: Tensor, s_t: Tensor) -> Tensor:
 
 
 def overlap_graph(c_i: Tensor, c_t: Tensor) -> Tensor:
-    """S_X = signed((U + U^T) / 2), U = norm(C'_I) norm(C'_T)^T (section 6, grgr_form overlap) [ours].
+    """S_X = signed(cross_graph(C'_I, C'_T)): signed((U + U^T) / 2), U = norm(C'_I) norm(C'_T)^T
+    (section 6, grgr_form overlap) [ours].
 
     The image-to-text similarity U[i, j] is the overlap of i's rebased image neighbourhood with
     j's rebased text neighbourhood, from the graphs in [0, 1] (C'_X, not S'_X: rows of S'_X are
     mostly -1, so the cosine of any two of them is high and cross_graph reads every pair as
     similar); mapped to [-1, 1] as the graphs are, symmetrised as cross_graph is.
     """
-    u = _unit_rows(c_i) @ _unit_rows(c_t).T
-    return signed(0.5 * (u + u.T))
+    return signed(cross_graph(c_i, c_t))
 
 
 def joint_graph(

@@ -323,14 +323,7 @@ def test_agreed_weight_matches_loops(feats, tied):
 
 
 def ref_overlap(c_i, c_t):
-    def unit(row):
-        n = math.sqrt(sum(x * x for x in row))
-        return [x / max(n, 1e-12) for x in row]
-
-    ui, ut = [unit(r) for r in c_i], [unit(r) for r in c_t]
-    m = len(c_i)
-    u = [[sum(a * b for a, b in zip(ui[i], ut[j])) for j in range(m)] for i in range(m)]
-    return [[2 * (u[i][j] + u[j][i]) / 2 - 1 for j in range(m)] for i in range(m)]
+    return [[2 * x - 1 for x in row] for row in ref_cross(c_i, c_t)]
 
 
 def test_overlap_graph_matches_loops_and_reads_disjoint_neighbourhoods_as_dissimilar(feats):
