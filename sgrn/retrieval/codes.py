@@ -103,8 +103,11 @@ def hamming_distances(q_packed: np.ndarray, db_packed: np.ndarray) -> np.ndarray
     _check_same_length(q_packed, db_packed)
     if q_packed.shape[1] * 8 > np.iinfo(np.uint16).max:
         raise ValueError(f"code length {q_packed.shape[1] * 8} does not fit uint16 distances")
-    qw = word_planes(q_packed).words
-    dw = word_planes(db_packed).words
+    return _plane_distances(word_planes(q_packed).words, word_planes(db_packed).words)
+
+
+def _plane_distances(qw: np.ndarray, dw: np.ndarray) -> np.ndarray:
+    """Hamming distances uint16 (nq, ndb) between the codes of two word-plane arrays."""
     dist = np.zeros((qw.shape[1], dw.shape[1]), dtype=np.uint16)
     for w in range(qw.shape[0]):  # one word at a time keeps the XOR temporary at (nq, ndb)
         dist += np.bitwise_count(qw[w][:, None] ^ dw[w][None, :]).astype(np.uint16)
@@ -229,9 +232,7 @@ def rank_one(q: WordPlanes, db: WordPlanes, k: int) -> tuple[np.ndarray, np.ndar
         raise ValueError(f"rank_one takes one query, got {len(q)}")
     if len(db) == 0:
         raise ValueError("the database is empty")
-    dist = np.zeros(len(db), dtype=np.uint16)
-    for w in range(db.words.shape[0]):
-        dist += np.bitwise_count(db.words[w] ^ q.words[w, 0])
+    dist = _plane_distances(q.words, db.words)[0]
     order = np.argsort(dist, kind="stable")[:min(int(k), len(db))]  # stable: ties by index
     return order[None, :].astype(np.int64), dist[order][None, :].astype(np.int32)
 
