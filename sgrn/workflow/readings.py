@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sgrn.data.errors import DataError
-from sgrn.workflow.report import DIRECTIONS, INTERVAL_KIND, INTERVAL_LEVEL, followers
+from sgrn.workflow.report import DIRECTIONS, INTERVAL_KIND, INTERVAL_LEVEL, followers, t_interval
 
 if TYPE_CHECKING:  # pandas is imported where a table is read or made: the report step starts without it
     import pandas as pd
@@ -33,14 +33,11 @@ RELATIONS = ("above", "level", "below", "untested")
 def seed_t_excludes_zero(mean: float, std: float, seeds: int, level: float = INTERVAL_LEVEL) -> bool:
     """Whether the paired t interval over ``seeds`` per-seed differences excludes 0, from their
     mean and population std (what the CSVs keep)."""
-    from scipy import stats
-
     if seeds < 2:
         return False
-    if std == 0:
-        return mean != 0
-    error = std / math.sqrt(seeds - 1)  # sample std / sqrt(n), from the population std
-    return abs(mean) > stats.t.ppf((1 + level) / 2, seeds - 1) * error
+    # sample std / sqrt(n), from the population std
+    low, high = t_interval(mean, std / math.sqrt(seeds - 1), seeds, level)
+    return not low <= 0 <= high
 
 
 def relation(row: pd.Series) -> tuple[str, str]:

@@ -184,10 +184,16 @@ def seed_interval(values: np.ndarray, level: float = INTERVAL_LEVEL) -> tuple[fl
 
     if len(values) < 2:
         return None
-    mean, error = float(np.mean(values)), float(stats.sem(values))
+    return t_interval(float(np.mean(values)), float(stats.sem(values)), len(values), level)
+
+
+def t_interval(mean: float, error: float, n: int, level: float = INTERVAL_LEVEL) -> tuple[float, float]:
+    """The t interval of a mean over ``n`` values with standard error ``error`` (n >= 2)."""
+    from scipy import stats
+
     if error == 0:
         return mean, mean
-    low, high = stats.t.interval(level, len(values) - 1, loc=mean, scale=error)
+    low, high = stats.t.interval(level, n - 1, loc=mean, scale=error)
     return float(low), float(high)
 
 
