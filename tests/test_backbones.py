@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from ci_guard import import_declared
+from ci_guard import import_declared, shared_data
 from PIL import Image
 from torchvision import transforms
 
 from sgrn.data.errors import DataError
 from sgrn.features.backbones import BACKBONES, get_backbone
 from sgrn.features.extract import extract_to, feature_chunks
-from sgrn.features.images import ImageFiles
+from sgrn.features import images as images_module
+from sgrn.features.images import ImageFiles, decode_rgb, resize_square
 from workflow_utils import REPO
 
 import_declared("efficientnet_lite_pytorch", "efficientnet-lite-pytorch")  # skipped if missing; in CI a failure
@@ -88,6 +89,44 @@ def test_decoding_matches_torchvision_resize_and_crop(tmp_path):
                                     transforms.Normalize(files.mean, files.std)])
     ref = reference(Image.open(tmp_path / paths[0]).convert("RGB"))
     assert ours.shape == ref.shape and (ours - ref).abs().mean() < 0.05
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_resize_square_is_torchvision_resize(monkeypatch, native):
+    """Bit for bit, both of torchvision's paths (uint8 kernel, float32 and round), on squares
+    cut from a contiguous image and from a channels-last one (what PIL's arrays become)."""
+    from torchvision.transforms.v2 import functional as TF
+    from torchvision.transforms.v2.functional import _geometry
+
+    monkeypatch.setattr(images_module, "native_uint8_resize", lambda: native)
+    if not native:
+        monkeypatch.setattr(_geometry, "_do_native_uint8_resize_on_cpu", lambda interpolation: False)
+    rng = np.random.default_rng(0)
+    for h, w in [(300, 200), (97, 131), (500, 500), (40, 60)]:
+        hwc = torch.from_numpy(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+        for chw in (hwc.permute(2, 0, 1), hwc.permute(2, 0, 1).contiguous()):
+            s = min(h, w)
+            square = chw[:, (h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+            for size in (224, 64, 37):
+                if size != s:
+                    assert torch.equal(resize_square(square, size), TF.resize(square, [size, size], antialias=True))
+
+
+def test_pil_decoding_is_torchvision_decoding_on_real_jpegs():
+    """decode_rgb (PIL) gives torchvision's decoder's pixels on 300 real MIRFlickr-25K JPEGs."""
+    import warnings
+
+    from torchvision.io import ImageReadMode, decode_image
+
+    folder = shared_data("mirflickr25k_128", "all_imgs.txt") / "mirflickr"
+    files = sorted(folder.glob("im*.jpg"))[:300]
+    assert len(files) == 300
+    for path in files:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            reference = decode_image(torch.frombuffer(bytearray(path.read_bytes()), dtype=torch.uint8),
+                                     mode=ImageReadMode.RGB)
+        assert torch.equal(decode_rgb(path, 224), reference), path  # at 224 (the input size) 128 px is decoded in full
 
 
 def test_extract_in_workers_and_refuse_a_corrupt_jpeg(tmp_path, lite0):

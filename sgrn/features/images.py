@@ -4,34 +4,25 @@ Workers hand over uint8 (size, size, 3) crops: the centre square resized to ``si
 (torchvision's Resize + CenterCrop in one antialiased resize), a quarter of the bytes of
 float tensors. The main process turns a batch into the normalised float input with
 `to_model_input`; its NHWC layout becomes a channels-last NCHW tensor without a copy.
-Decoding uses torchvision's libjpeg-turbo decoder; JPEGs at least twice the input size are
-decoded by PIL at a reduced DCT scale (``draft``), several times faster.
+Decoding is PIL's (libjpeg-turbo, libpng), JPEGs at least twice the input size at a reduced
+DCT scale (``draft``), several times faster. Neither step imports torchvision (a second and a
+half of start-up, which a one-image `sgrn search --image` would wait for): PIL decodes a JPEG to
+the same pixels as torchvision's decoder, and `resize_square` is torchvision's uint8 resize,
+both checked on real images by tests/test_backbones.py.
 """
 from __future__ import annotations
 
-import functools
 import io
-import warnings
+import platform
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from sgrn.data.errors import DataError
-
-
-@functools.cache
-def _torchvision_decoder():
-    """torchvision's (decode_image, ImageReadMode), or None. torchvision 0.29 deprecates its
-    decoders and warns at every call; when a later release removes them, PIL decodes everything.
-    Imported at the first image, not with the module: torchvision takes a second to import."""
-    try:
-        from torchvision.io import ImageReadMode, decode_image
-    except ImportError:
-        return None
-    return decode_image, ImageReadMode
 
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -43,6 +34,23 @@ def worker_init(_worker_id: int) -> None:
     torch.set_num_threads(1)
 
 
+def native_uint8_resize() -> bool:
+    """Whether torch resizes uint8 images itself (bilinear, antialiased): the CPUs where
+    torchvision's resize hands it uint8 (AVX2, AVX512, ARM); elsewhere through float32."""
+    return torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512") or platform.machine() in ("aarch64", "arm64")
+
+
+def resize_square(square: torch.Tensor, size: int) -> torch.Tensor:
+    """A (3, s, s) uint8 image resized to (3, size, size), antialiased bilinear: the pixels of
+    torchvision's ``transforms.v2.functional.resize(square, [size, size], antialias=True)``,
+    which calls the same torch kernel, without importing torchvision."""
+    batch = square.unsqueeze(0)
+    if native_uint8_resize():
+        return F.interpolate(batch, size=[size, size], mode="bilinear", align_corners=False, antialias=True)[0]
+    out = F.interpolate(batch.float(), size=[size, size], mode="bilinear", align_corners=False, antialias=True)
+    return out.round_().to(torch.uint8)[0]
+
+
 def centre_square(chw: torch.Tensor, size: int) -> torch.Tensor:
     """The centre square of a (3, h, w) uint8 image resized (antialiased bilinear) to
     (size, size), returned as an (size, size, 3) view."""
@@ -51,30 +59,18 @@ def centre_square(chw: torch.Tensor, size: int) -> torch.Tensor:
     top, left = (h - s) // 2, (w - s) // 2
     square = chw[:, top:top + s, left:left + s]
     if s != size:
-        from torchvision.transforms.v2.functional import resize  # here: torchvision loads only where images are read
-
-        square = resize(square, [size, size], antialias=True)
+        square = resize_square(square, size)
     return square.permute(1, 2, 0)
 
 
 def decode_rgb(path: Path, size: int) -> torch.Tensor:
-    """An image file as a (3, h, w) uint8 tensor. JPEGs with a short side of at least twice
-    ``size`` are decoded by PIL at a reduced DCT scale; other files by torchvision's
-    libjpeg-turbo/libpng decoder, with PIL as the fallback for other formats."""
+    """An image file as a (3, h, w) uint8 tensor, decoded by PIL; JPEGs with a short side of at
+    least twice ``size`` at a reduced DCT scale."""
     data = path.read_bytes()
-    with Image.open(io.BytesIO(data)) as img:  # reads the header only; refuses non-images
-        big_jpeg = img.format == "JPEG" and min(img.size) >= 2 * size
-        decoder = None if big_jpeg else _torchvision_decoder()
-        if decoder is None:
+    with Image.open(io.BytesIO(data)) as img:  # refuses non-images
+        if img.format == "JPEG" and min(img.size) >= 2 * size:
             img.draft("RGB", (size, size))
-            return torch.from_numpy(np.array(img.convert("RGB"), dtype=np.uint8)).permute(2, 0, 1)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                decode_image, read_mode = decoder
-                return decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=read_mode.RGB)
-        except RuntimeError:
-            return torch.from_numpy(np.array(img.convert("RGB"), dtype=np.uint8)).permute(2, 0, 1)
+        return torch.from_numpy(np.array(img.convert("RGB"), dtype=np.uint8)).permute(2, 0, 1)
 
 
 class Preprocess:
