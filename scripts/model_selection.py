@@ -1,7 +1,10 @@
 #!/usr/bin/env python
 """Step 7, select: per dataset, method and code length, the candidate configuration with the
 best mean validation MAP@all over seeds -> selection.json (test queries never take part).
-Methods in search.follow (the ablations) take the choice of the method they follow.
+Methods in search.follow (the ablations) take the choice of the method they follow. With
+search.select_bits the choice is made at that length and kept at the others; `--bits` makes
+it at that length alone (results/choice.json, from which Snakemake learns which candidate to
+train at the other lengths).
 
 (Not scripts/select.py: a script there would shadow the standard library's `select` module
 for every step script, which Python runs with scripts/ first on its path.)
@@ -17,8 +20,8 @@ from sgrn.workflow.selection import select
 
 def main(args, log):
     params = load_params(args.params)
-    runs = load_runs(Path(args.evaluations), params)
-    selection = select(runs, params["search"]["follow"])
+    runs = load_runs(Path(args.evaluations), params, None if args.bits is None else [args.bits])
+    selection = select(runs, params["search"]["follow"], params["search"]["select_bits"])
     write_json(args.out, selection)
     for dataset, methods in selection.items():
         for method, per_bits in methods.items():
@@ -32,4 +35,5 @@ if __name__ == "__main__":
     p = parser(__doc__)
     p.add_argument("--evaluations", required=True, help="folder of per-run evaluation JSON files")
     p.add_argument("--out", required=True, help="selection JSON to write")
+    p.add_argument("--bits", type=int, help="choose among the runs of this code length only")
     run(main, p.parse_args())

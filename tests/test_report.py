@@ -304,6 +304,23 @@ def test_only_the_configuration_chosen_on_validation_is_reported(tmp_path):
         selected_runs(runs, {"demo": {}})
 
 
+def test_with_select_bits_the_other_lengths_load_only_the_chosen_candidate(tmp_path):
+    params = {"datasets": ["demo"], "methods": ["sgrn"], "configs": [0, 1], "bits": [8, 16], "seeds": [0],
+              "search": {"select_bits": 16, "follow": {}}}
+    for config, bits, v in ((0, 16, 0.4), (1, 16, 0.6), (1, 8, 0.5)):
+        path = evaluation_path(tmp_path, "demo", "sgrn", config, bits, 0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({**fake_run(0, v, v), "val_map_all": v}))  # c1 chosen at 16 bits
+    runs = load_runs(tmp_path, params)
+    assert sorted((r["config"], r["bits"]) for r in runs) == [(0, 16), (1, 8), (1, 16)]
+    assert [(r["config"], r["bits"]) for r in load_runs(tmp_path, params, [16])] == [(0, 16), (1, 16)]
+    selection = {"demo": {"sgrn": {"b8": {"config": 1, "chosen_at": 16, "val_map_all": 0.5, "candidates": {"c1": 0.5}}}}}
+    assert "| sgrn | 8 | c1 (chosen at 16 bits) | none (as written) | 0.500 |" in describe_choices(selection, {}, "demo", 3)
+    (tmp_path / "demo/sgrn/c1/b8/s0.json").unlink()
+    with pytest.raises(DataError, match=r"c1/b8/s0\.json: evaluation of demo/sgrn/c1/8 bits/seed 0 not found"):
+        load_runs(tmp_path, params)
+
+
 def test_learning_curves_plot_losses_and_validation_per_epoch(tmp_path):
     for name, values in {"loss": [0.9, 0.5, 0.4], "val_map_all": [0.3, 0.5, 0.6], "epoch_seconds": [1, 1, 1]}.items():
         rows = "".join(f"0\t{step}\t{v}\n" for step, v in enumerate(values))

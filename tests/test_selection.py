@@ -169,3 +169,33 @@ def test_shipped_ablations_follow_sgrn_with_its_candidates(shipped):
     params = validate_params(shipped)
     ablations = [m for m in params["method_params"] if m.startswith("sgrn-no-")]
     assert ablations and all(params["search"]["follow"].get(m) == "sgrn" for m in ablations)
+
+
+def test_select_bits_chooses_at_one_length_and_keeps_that_choice_at_the_others():
+    """The field's protocol: candidates compared at 64 bits only; at 16 bits the chosen one is
+    kept even where another candidate trained there would score higher on validation."""
+    runs = [dict(dataset="d", method=m, config=c, bits=b, seed=s, val_map_all=v)
+            for m, c, b, v in (("sgrn", 0, 64, 0.60), ("sgrn", 1, 64, 0.65), ("sgrn", 1, 16, 0.50),
+                               ("sgrn", 0, 16, 0.55), ("abl", 0, 64, 0.70), ("abl", 1, 64, 0.40),
+                               ("abl", 1, 16, 0.30))
+            for s in (0, 1)]
+    own = select(runs)["d"]["sgrn"]["b16"]
+    assert own["config"] == 0, "without select_bits each length chooses for itself"
+    chosen = select(runs, {"abl": "sgrn"}, select_bits=64)["d"]
+    assert chosen["sgrn"]["b64"]["config"] == 1 and "chosen_at" not in chosen["sgrn"]["b64"]
+    assert chosen["sgrn"]["b16"] == {"config": 1, "chosen_at": 64, "val_map_all": 0.5,
+                                     "candidates": {"c0": 0.55, "c1": 0.5}}
+    assert chosen["abl"]["b64"]["config"] == 1 and chosen["abl"]["b16"]["config"] == 1, "a follower: its leader's"
+    with pytest.raises(SelectionError, match=r"d/abl/b16: the candidate chosen at 64 bits, c0, was not trained"):
+        select(runs, select_bits=64)
+    with pytest.raises(SelectionError, match=r"d/abl: search.select_bits is 32, but no run of it has 32 bits"):
+        select(runs, select_bits=32)
+
+
+def test_select_bits_must_be_a_trained_length(shipped):
+    raw = copy.deepcopy(shipped)
+    raw["search"]["select_bits"] = 32
+    with pytest.raises(ParamsError, match=r"search\.select_bits is 32, which is not one of bits \[16, 64\]"):
+        validate_params(raw)
+    raw["search"]["select_bits"] = 64
+    assert validate_params(raw)["search"]["select_bits"] == 64

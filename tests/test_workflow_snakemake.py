@@ -131,3 +131,31 @@ def test_snakemake_report_holds_tables_plots_curves_and_the_rule_graph(project, 
     assert "Learning curves" in html and "rulegraph" in html
     assert "Retrieval MAP per method" in html, "a caption of workflow/report/ is missing"
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=.https?:", html), "the report must be self-contained"
+
+
+def test_select_bits_trains_only_the_chosen_candidate_at_the_other_lengths(smk_project, tmp_path):
+    """search.select_bits: both candidates at 16 bits, then (after the `choose` checkpoint)
+    only the one chosen there at 8 bits; the report shows it at both lengths."""
+    import shutil
+
+    root = tmp_path / "project"
+    shutil.copytree(smk_project, root, symlinks=True)
+    params = read_params(root)
+    params.update(bits=[8, 16], configs=[0, 1])
+    params["search"]["select_bits"] = 16
+    write_params(root, params)
+    planned = snakemake_dry_run(root)
+    assert "choose" in {job["rule"] for job in planned}
+    assert not [o for job in planned if job["rule"] == "train" for o in job["outputs"] if "/b8/" in o], \
+        "no 8-bit run is planned before the choice at 16 bits"
+    run([SNAKEMAKE, "--cores", "2"], root)
+    chosen = json.loads((root / "results/choice.json").read_text())["demo"]["sgrn"]["b16"]["config"]
+    evaluations = root / "results/evaluation/demo/sgrn"
+    assert (evaluations / f"c{chosen}/b8/s0.json").is_file()
+    assert not (evaluations / f"c{1 - chosen}/b8").exists(), "the other candidate is not trained at 8 bits"
+    assert {(evaluations / f"c{c}/b16/s0.json").is_file() for c in (0, 1)} == {True}
+    selection = json.loads((root / "results/selection.json").read_text())["demo"]["sgrn"]
+    assert selection["b8"]["config"] == chosen and selection["b8"]["chosen_at"] == 16
+    assert selection["b8"]["candidates"] == {f"c{chosen}": selection["b8"]["val_map_all"]}
+    assert set(json.loads((root / "results/metrics.json").read_text())["demo"]["sgrn"]) == {"b8", "b16"}
+    assert rules_to_run(root) == set(), "a second run has nothing to do"

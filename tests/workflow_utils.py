@@ -93,8 +93,8 @@ def snakemake_dry_run(root: Path, *extra: str) -> list[dict]:
     """The jobs a dry run would execute: rule, shell command, inputs and outputs."""
     out = run([str(BIN / "snakemake"), "-n", "-p", "--cores", "1", *extra], root).stdout
     jobs = []
-    for block in re.split(r"\n(?=\[[^\]]+\]\n(?:local)?rule )", out):
-        rule = re.search(r"^(?:local)?rule (\w+):", block, re.M)
+    for block in re.split(r"\n(?=\[[^\]]+\]\n(?:local)?(?:rule|checkpoint) )", out):
+        rule = re.search(r"^(?:local)?(?:rule|checkpoint) (\w+):", block, re.M)
         if not rule:
             continue
         fields = dict(re.findall(r"^    (input|output): (.*)$", block, re.M))

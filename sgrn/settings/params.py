@@ -59,6 +59,10 @@ def _check_search(params: dict, source: str) -> None:
     """Every key and value of search.space is checked, and every candidate that `configs`
     asks for exists and resolves, for every method and dataset it will run on."""
     _check_follow(params, source)  # first: a follower's candidates are its leader's
+    select_bits = params["search"]["select_bits"]
+    if select_bits is not None and select_bits not in params["bits"]:
+        raise ParamsError(f"{source}: search.select_bits is {select_bits}, which is not one of bits "
+                          f"{params['bits']}: the candidates are chosen at a length that is trained")
     batch_size = params["train"]["batch_size"]
     for name, space in params["search"]["space"].items():
         if name not in params["method_params"]:

@@ -37,6 +37,7 @@ PATHS: dict[str, str] = {
     "evaluations": "results/evaluation",
     "evaluation": "results/evaluation/{dataset}/{method}/c{config}/b{bits}/s{seed}.json",
     "selection": "results/selection.json",
+    "choice": "results/choice.json",  # with search.select_bits: the choice at that length (Snakemake's checkpoint)
     "metrics": "results/metrics.json",
     "summary": "results/summary.json",
     "tables": "results/tables",
@@ -160,7 +161,7 @@ STEPS: dict[str, Step] = {s.name: s for s in (
          "--codes {codes} --out {evaluation}", params=("evaluate",), local=True),
     Step("select", "scripts/model_selection.py", (), ("evaluations",), ("selection",),
          "--evaluations {evaluations} --out {selection}",
-         params=("datasets", "methods", "configs", "bits", "seeds", "search.follow"),
+         params=("datasets", "methods", "configs", "bits", "seeds", "search.follow", "search.select_bits"),
          kinds={"selection": "metrics"}, local=True),
     Step("report", "scripts/report.py", (), ("evaluations", "selection"), ("metrics", "summary", "tables", "plots"),
          "--evaluations {evaluations} --selection {selection} --metrics {metrics} --summary {summary} "

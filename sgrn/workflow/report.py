@@ -36,7 +36,8 @@ def describe_choices(selection: dict, changed: dict[tuple[str, str, int], dict],
                      digits: int) -> list[str]:
     """Markdown lines: per method and code length, the configuration chosen on validation, what
     it changes from method_params as written (``changed``), and every candidate's score; a
-    method that follows another's choice (search.follow) says so."""
+    method that follows another's choice (search.follow), or a length that keeps the choice
+    made at search.select_bits, says so."""
     lines = ["", "## Configurations chosen on validation MAP@all (mean over seeds)", "",
              "| method | bits | chosen | changes from method_params | validation MAP@all of c0, c1, ... |",
              "|---|---|---|---|---|"]
@@ -46,7 +47,8 @@ def describe_choices(selection: dict, changed: dict[tuple[str, str, int], dict],
             diff = changed.get((dataset, method, bits), {})
             text = ", ".join(f"{k}={v}" for k, v in sorted(diff.items())) or "none (as written)"
             scores = ", ".join(f"{v:.{digits}f}" for v in choice["candidates"].values())
-            chosen = f"c{choice['config']}" + (f" (as {choice['follows']})" if "follows" in choice else "")
+            chosen = (f"c{choice['config']}" + (f" (as {choice['follows']})" if "follows" in choice else "")
+                      + (f" (chosen at {choice['chosen_at']} bits)" if "chosen_at" in choice else ""))
             lines.append(f"| {method} | {bits} | {chosen} | {text} | {scores} |")
     return lines + [""]
 

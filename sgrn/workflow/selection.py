@@ -5,7 +5,10 @@ what each candidate trains with: sgrn.settings.hyperparams). `select` keeps, per
 and code length, the candidate with the best mean validation MAP@all over seeds: the test
 queries never take part. A method listed in `search.follow` (an ablation) is instead shown at
 the candidate chosen for the method it follows: an ablation removes one part from the model
-that was selected, it is not a new model selected again. Torch-free.
+that was selected, it is not a new model selected again. With ``search.select_bits`` the
+choice is made at that code length only and kept at the others, where only the chosen
+candidate is trained (the field's protocol: choose at 64 bits, report every length).
+Torch-free.
 """
 from __future__ import annotations
 
@@ -16,13 +19,15 @@ import numpy as np
 from sgrn.settings.hyperparams import SelectionError
 
 
-def select(runs: list[dict], follow: dict[str, str] | None = None) -> dict:
+def select(runs: list[dict], follow: dict[str, str] | None = None, select_bits: int | None = None) -> dict:
     """dataset -> method -> "b{bits}" -> the chosen candidate and every candidate's score.
 
     ``runs``: one dict per trained model with dataset, method, config, bits, seed and
     val_map_all. Ties in mean validation MAP go to the lower config number (0: as written).
     ``follow``: method -> the method whose choice it takes (``search.follow``), applied where
     that method was run; such an entry also names it under "follows".
+    ``select_bits``: choose at that code length only; at every other length the same candidate
+    is kept (it must have been trained there), and the entry says so under "chosen_at".
     """
     scores: dict = defaultdict(lambda: defaultdict(list))
     for run in runs:
@@ -49,6 +54,8 @@ def select(runs: list[dict], follow: dict[str, str] | None = None) -> dict:
     for per_method in out.values():
         for method, leader in (follow or {}).items():
             for key, choice in per_method.get(method, {}).items():
+                if select_bits is not None and key != f"b{select_bits}":
+                    continue  # chosen at select_bits, kept at the other lengths (below)
                 lead = per_method.get(leader, {}).get(key)
                 if lead is None:
                     continue
@@ -57,4 +64,24 @@ def select(runs: list[dict], follow: dict[str, str] | None = None) -> dict:
                                          f"c{lead['config']}, which {method} was not trained with")
                 choice.update(config=lead["config"], follows=leader,
                               val_map_all=choice["candidates"][f"c{lead['config']}"])
+    if select_bits is not None:
+        _keep_choice_across_lengths(out, select_bits)
     return out
+
+
+def _keep_choice_across_lengths(out: dict, select_bits: int) -> None:
+    """Every length of a method takes the candidate chosen at ``select_bits``."""
+    at = f"b{select_bits}"
+    for dataset, per_method in out.items():
+        for method, per_bits in per_method.items():
+            if at not in per_bits:
+                raise SelectionError(f"{dataset}/{method}: search.select_bits is {select_bits}, but no run "
+                                     f"of it has {select_bits} bits to choose a candidate on")
+            config = per_bits[at]["config"]
+            for key, choice in per_bits.items():
+                if key == at:
+                    continue
+                if f"c{config}" not in choice["candidates"]:
+                    raise SelectionError(f"{dataset}/{method}/{key}: the candidate chosen at {select_bits} bits, "
+                                         f"c{config}, was not trained at this length")
+                choice.update(config=config, chosen_at=select_bits, val_map_all=choice["candidates"][f"c{config}"])

@@ -1,6 +1,8 @@
 # Helpers shared by the rules: validated params, and the pipeline's declaration (sgrn/workflow/pipeline.py:
 # every path, log, command line and code input; dvc.yaml is generated from the same table).
 # Rules never read `config` in their bodies; they get values through these helpers.
+import json
+
 import yaml
 from snakemake.exceptions import WorkflowError
 
@@ -85,7 +87,26 @@ def run_hyperparams(wildcards):
     return {"family": family, **hyper}
 
 
+SELECT_BITS = PARAMS["search"]["select_bits"]
+
+
 def all_runs(name):
-    """PATHS[name] for every run that params.yaml lists."""
-    return expand(P[name], dataset=PARAMS["datasets"], method=PARAMS["methods"],
-                  config=PARAMS["configs"], bits=PARAMS["bits"], seed=PARAMS["seeds"])
+    """PATHS[name] for every run that params.yaml lists: every candidate at every code length, or
+    with search.select_bits every candidate at that length and at the others the one chosen
+    there, read from the `choose` checkpoint (an input function, evaluated once it has run)."""
+    lists = dict(dataset=PARAMS["datasets"], method=PARAMS["methods"], config=PARAMS["configs"],
+                 seed=PARAMS["seeds"])
+    if SELECT_BITS is None:
+        return expand(P[name], bits=PARAMS["bits"], **lists)
+    others = [bits for bits in PARAMS["bits"] if bits != SELECT_BITS]
+
+    def staged(wildcards):
+        with open(checkpoints.choose.get().output.choice, encoding="utf-8") as f:
+            choice = json.load(f)
+        chosen = [P[name].format(dataset=dataset, method=method, config=per_bits[f"b{SELECT_BITS}"]["config"],
+                                 bits=bits, seed=seed)
+                  for dataset, per_method in choice.items() for method, per_bits in per_method.items()
+                  for bits in others for seed in PARAMS["seeds"]]
+        return expand(P[name], bits=[SELECT_BITS], **lists) + chosen
+
+    return staged

@@ -9,6 +9,31 @@ localrules:
     curves,
 
 
+if SELECT_BITS is not None:
+
+    # search.select_bits: the candidates are chosen at that length first; the other lengths
+    # train only the chosen one, which all_runs() reads from this checkpoint's output.
+    localrules:
+        choose,
+
+    checkpoint choose:
+        input:
+            code("select"),
+            evaluations=expand(P["evaluation"], dataset=PARAMS["datasets"], method=PARAMS["methods"],
+                               config=PARAMS["configs"], bits=[SELECT_BITS], seed=PARAMS["seeds"]),
+        output:
+            choice=P["choice"],
+        params:
+            lists=lambda w: {k: PARAMS[k] for k in ("datasets", "methods", "configs", "seeds")},
+            follow=PARAMS["search"]["follow"],
+            bits=SELECT_BITS,
+        log:
+            "logs/choose.log",
+        shell:
+            "python scripts/model_selection.py --evaluations {P[evaluations]} --bits {params.bits} "
+            "--out {output.choice} --log {log}"
+
+
 rule select:
     input:
         code("select"),
@@ -18,6 +43,7 @@ rule select:
     params:
         lists=lambda w: {k: PARAMS[k] for k in ("datasets", "methods", "configs", "bits", "seeds")},
         follow=PARAMS["search"]["follow"],
+        select_bits=SELECT_BITS,
     log:
         step_log("select"),
     shell:
