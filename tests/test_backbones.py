@@ -12,9 +12,9 @@ from PIL import Image
 from torchvision import transforms
 
 from sgrn.data.errors import DataError
+from sgrn.features import images as images_module
 from sgrn.features.backbones import BACKBONES, get_backbone
 from sgrn.features.extract import extract_to, feature_chunks
-from sgrn.features import images as images_module
 from sgrn.features.images import ImageFiles, decode_rgb, resize_square
 from workflow_utils import REPO
 

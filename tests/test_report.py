@@ -314,8 +314,9 @@ def test_with_select_bits_the_other_lengths_load_only_the_chosen_candidate(tmp_p
     runs = load_runs(tmp_path, params)
     assert sorted((r["config"], r["bits"]) for r in runs) == [(0, 16), (1, 8), (1, 16)]
     assert [(r["config"], r["bits"]) for r in load_runs(tmp_path, params, [16])] == [(0, 16), (1, 16)]
-    selection = {"demo": {"sgrn": {"b8": {"config": 1, "chosen_at": 16, "val_map_all": 0.5, "candidates": {"c1": 0.5}}}}}
-    assert "| sgrn | 8 | c1 (chosen at 16 bits) | none (as written) | 0.500 |" in describe_choices(selection, {}, "demo", 3)
+    choice = {"config": 1, "chosen_at": 16, "val_map_all": 0.5, "candidates": {"c1": 0.5}}
+    lines = describe_choices({"demo": {"sgrn": {"b8": choice}}}, {}, "demo", 3)
+    assert "| sgrn | 8 | c1 (chosen at 16 bits) | none (as written) | 0.500 |" in lines
     (tmp_path / "demo/sgrn/c1/b8/s0.json").unlink()
     with pytest.raises(DataError, match=r"c1/b8/s0\.json: evaluation of demo/sgrn/c1/8 bits/seed 0 not found"):
         load_runs(tmp_path, params)
