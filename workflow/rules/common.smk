@@ -8,7 +8,7 @@ from snakemake.exceptions import WorkflowError
 
 from sgrn.settings import hyperparams
 from sgrn.settings.params import ParamsError, extract_config, validate_params
-from sgrn.workflow.pipeline import PATHS, STEPS, WILDCARD_PATTERNS, code_inputs, snakemake_shell
+from sgrn.workflow.pipeline import PATHS, STEPS, WILDCARD_PATTERNS, code_inputs, path, snakemake_shell
 
 # Step scripts read params.yaml themselves, so an override given only to Snakemake would
 # silently not reach them: refuse it. Change params.yaml or use `dvc exp run -S` instead.
@@ -90,23 +90,27 @@ def run_hyperparams(wildcards):
 SELECT_BITS = PARAMS["search"]["select_bits"]
 
 
+def runs_at(name, lengths):
+    """PATHS[name] for every candidate run that params.yaml lists at the code ``lengths``."""
+    return expand(P[name], dataset=PARAMS["datasets"], method=PARAMS["methods"], config=PARAMS["configs"],
+                  bits=lengths, seed=PARAMS["seeds"])
+
+
 def all_runs(name):
     """PATHS[name] for every run that params.yaml lists: every candidate at every code length, or
     with search.select_bits every candidate at that length and at the others the one chosen
     there, read from the `choose` checkpoint (an input function, evaluated once it has run)."""
-    lists = dict(dataset=PARAMS["datasets"], method=PARAMS["methods"], config=PARAMS["configs"],
-                 seed=PARAMS["seeds"])
     if SELECT_BITS is None:
-        return expand(P[name], bits=PARAMS["bits"], **lists)
+        return runs_at(name, PARAMS["bits"])
     others = [bits for bits in PARAMS["bits"] if bits != SELECT_BITS]
 
     def staged(wildcards):
         with open(checkpoints.choose.get().output.choice, encoding="utf-8") as f:
             choice = json.load(f)
-        chosen = [P[name].format(dataset=dataset, method=method, config=per_bits[f"b{SELECT_BITS}"]["config"],
-                                 bits=bits, seed=seed)
+        chosen = [path(name, dataset=dataset, method=method, config=per_bits[f"b{SELECT_BITS}"]["config"],
+                       bits=bits, seed=seed)
                   for dataset, per_method in choice.items() for method, per_bits in per_method.items()
                   for bits in others for seed in PARAMS["seeds"]]
-        return expand(P[name], bits=[SELECT_BITS], **lists) + chosen
+        return runs_at(name, [SELECT_BITS]) + chosen
 
     return staged

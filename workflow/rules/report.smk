@@ -19,8 +19,7 @@ if SELECT_BITS is not None:
     checkpoint choose:
         input:
             code("select"),
-            evaluations=expand(P["evaluation"], dataset=PARAMS["datasets"], method=PARAMS["methods"],
-                               config=PARAMS["configs"], bits=[SELECT_BITS], seed=PARAMS["seeds"]),
+            evaluations=runs_at("evaluation", [SELECT_BITS]),
         output:
             choice=P["choice"],
         params:
@@ -29,9 +28,10 @@ if SELECT_BITS is not None:
             bits=SELECT_BITS,
         log:
             "logs/choose.log",
+        # the select step's declared command line, writing the choice at one length
         shell:
-            "python scripts/model_selection.py --evaluations {P[evaluations]} --bits {params.bits} "
-            "--out {output.choice} --log {log}"
+            STEPS["select"].command(lambda name: P["choice"] if name == "selection" else P[name], log="{log}")
+            + " --bits {params.bits}"
 
 
 rule select:
