@@ -122,6 +122,31 @@ def test_summary_figure_is_map_all_against_code_length_with_the_ablations_dashed
         assert list(lines["sgrn"].get_xdata()) == [16, 64]
 
 
+def test_every_figure_dashes_the_ablations_and_keeps_each_methods_colour(tmp_path):
+    params = {"datasets": ["demo"], "methods": ["sgrn", "sgrn-no-lrgr"], "configs": [0],
+              "bits": [16, 64], "seeds": [0]}
+    for method in params["methods"]:
+        for bits in params["bits"]:
+            path = evaluation_path(tmp_path, "demo", method, 0, bits, 0)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(fake_run(0, 0.5, 0.5)))
+    runs = load_runs(tmp_path, params)
+    plotted = {**dict(figures(runs, {"sgrn-no-lrgr"})), **dict(length_figures(runs, {"sgrn-no-lrgr"}))}
+    assert sorted(plotted) == ["demo_b16_pr.png", "demo_b16_topk.png", "demo_b64_pr.png",
+                               "demo_b64_topk.png", "demo_map_by_bits.png"]
+    colours = set()
+    for name, fig in plotted.items():
+        for ax in fig.axes:
+            lines = ({bars.get_label(): bars.lines[0] for bars in ax.containers} if ax.containers  # errorbars
+                     else {line.get_label(): line for line in ax.get_lines()})
+            assert {label: line.get_linestyle() for label, line in lines.items()} == {
+                "sgrn": "-", "sgrn-no-lrgr": "--"}, name
+            colours.add(tuple((label, line.get_color()) for label, line in sorted(lines.items())))
+    assert len(colours) == 1  # one colour per method across all figures
+    (legend,) = [ax.get_legend() for ax in plotted["demo_b64_pr.png"].axes if ax.get_legend()]
+    assert [text.get_text() for text in legend.get_texts()] == ["sgrn", "sgrn-no-lrgr"]
+
+
 def test_missing_evaluation_is_named(tmp_path):
     missing = r"demo/sgrn/c0/b16/s0.json: evaluation of demo/sgrn/c0/16 bits/seed 0 not found"
     with pytest.raises(DataError, match=missing):

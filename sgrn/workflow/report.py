@@ -419,33 +419,49 @@ def _mean_curve(group: list[dict], direction: str, x_key: str, y_key: str, part:
     return np.asarray(xs), np.asarray(ys, dtype=float)
 
 
-def figures(runs: list[dict]):
-    """(file name, matplotlib figure) per dataset, code length and kind (pr, topk)."""
+def method_styles(runs: list[dict], dashed: set[str] = frozenset()) -> dict[str, dict]:
+    """Matplotlib keywords per method, the same in every figure: a colour of its own (tab20, in
+    the order the methods first appear) and, for the methods in ``dashed`` (the ablations), a
+    dashed line and hollow square markers."""
+    import matplotlib.pyplot as plt
+
+    colours = plt.get_cmap("tab20").colors
+    methods = list(dict.fromkeys(run["method"] for run in runs))
+    return {method: {"color": colours[i % len(colours)], "linestyle": "--" if method in dashed else "-",
+                     "marker": "s" if method in dashed else "o",
+                     "markerfacecolor": "none" if method in dashed else None}
+            for i, method in enumerate(methods)}
+
+
+def figures(runs: list[dict], dashed: set[str] = frozenset()):
+    """(file name, matplotlib figure) per dataset, code length and kind (pr, topk); one line per
+    method, styled by ``method_styles``, the legend beside the panels so that it hides no curve."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    styles = method_styles(runs, dashed)
     by_cell: dict[tuple[str, int], dict[str, list[dict]]] = defaultdict(dict)
     for (dataset, method, bits), group in _groups(runs).items():
         by_cell[(dataset, bits)][method] = group
     for (dataset, bits), methods in by_cell.items():
         for kind in ("pr", "topk"):
-            fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+            fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
             for ax, (direction, label) in zip(axes, DIRECTIONS.items()):
                 for method, group in methods.items():
                     if kind == "pr":
                         _, recall = _mean_curve(group, direction, "radius", "recall", "pr")
                         _, precision = _mean_curve(group, direction, "radius", "precision", "pr")
-                        ax.plot(recall, precision, marker=".", label=method)
+                        ax.plot(recall, precision, label=method, markersize=3, **styles[method])
                         ax.set(xlabel="recall", ylabel="precision")
                     else:
                         k, precision = _mean_curve(group, direction, "", "", "p@k")
-                        ax.plot(k, precision, marker="o", label=method)
+                        ax.plot(k, precision, label=method, markersize=4, **styles[method])
                         ax.set(xlabel="K (top retrieved)", ylabel="precision@K")
                 ax.set_title(f"{dataset}, {bits} bits, {label}")
                 ax.grid(alpha=0.3)
-                ax.legend()
+            axes[1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small")
             yield f"{dataset}_b{bits}_{kind}.png", fig
 
 
@@ -476,16 +492,13 @@ def length_figures(runs: list[dict], dashed: set[str] = frozenset()):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import ScalarFormatter
 
-    colours = plt.get_cmap("tab20").colors  # one colour per method for up to 20 methods
+    styles = method_styles(runs, dashed)
     for dataset, directions in map_by_length(runs).items():
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
         for ax, (direction, label) in zip(axes, DIRECTIONS.items()):
-            for i, (method, points) in enumerate(directions[direction].items()):
+            for method, points in directions[direction].items():
                 bits, mean, std = zip(*points)
-                ablation = method in dashed
-                ax.errorbar(bits, mean, yerr=std, capsize=3, label=method, color=colours[i % len(colours)],
-                            marker="s" if ablation else "o", markerfacecolor="none" if ablation else None,
-                            linestyle="--" if ablation else "-")
+                ax.errorbar(bits, mean, yerr=std, capsize=3, label=method, **styles[method])
                 ax.set_xticks(bits)
             ax.set_xscale("log", base=2)
             ax.xaxis.set_major_formatter(ScalarFormatter())
@@ -496,11 +509,12 @@ def length_figures(runs: list[dict], dashed: set[str] = frozenset()):
 
 
 def write_plots(runs: list[dict], out_dir: Path, dashed: set[str] = frozenset()) -> None:
-    """Per dataset: MAP@all against code length (``dashed``: the ablations); per dataset and code
-    length: precision-recall and precision@top-K, both directions."""
+    """Per dataset: MAP@all against code length; per dataset and code length: precision-recall
+    and precision@top-K, both directions. In all of them the methods in ``dashed`` (the
+    ablations) are dashed and each method keeps its colour."""
     import matplotlib.pyplot as plt
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, fig in [*length_figures(runs, dashed), *figures(runs)]:
+    for name, fig in [*length_figures(runs, dashed), *figures(runs, dashed)]:
         fig.savefig(out_dir / name, dpi=100)
         plt.close(fig)
