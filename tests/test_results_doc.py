@@ -281,7 +281,7 @@ def test_a_false_reading_is_caught(edit):
     assert reading_mismatches(changed, DOCS["results.md"]), f"the {edit} reading was not caught"
 
 
-@pytest.mark.parametrize("folder", ["", "lengths", "grgr", "headline", "headline-lengths", "headline-b16"])
+@pytest.mark.parametrize("folder", ["", "lengths", "grgr", "headline", "headline-lengths", "headline-per-length"])
 def test_the_kept_readings_are_what_the_kept_csvs_give(folder):
     """The readings files kept beside an earlier report's CSVs are sgrn/workflow/readings.py's output on
     those CSVs (python -m sgrn.workflow.readings), not edited by hand."""
